@@ -1,0 +1,167 @@
+# vioscope build. Quiet by default: `make V=1` prints full commands;
+# `make WERROR=0` keeps warnings from failing the build.
+
+V ?= 0
+WERROR ?= 1
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+OUT := build
+BIN := bin
+
+GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+
+WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wundef -Wno-unused-parameter \
+	    -Wmissing-prototypes -Wstrict-prototypes -Wpointer-arith
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+
+PKGS := libcjson gsl
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARNINGS) -I. -D_GNU_SOURCE -MD -MP \
+	      $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm) -lpthread
+
+# ---- objects, listed explicitly --------------------------------------------
+LIB_OBJS := \
+	lib/log.o \
+	lib/env.o \
+	analyzers/hist.o \
+	analyzers/stats.o
+
+VMM_CORE_OBJS := \
+	hypervisor/kvm.o \
+	hypervisor/vcpu.o \
+	hypervisor/bus.o \
+	hypervisor/irq.o \
+	hypervisor/pci.o \
+	hypervisor/msix.o \
+	hypervisor/ioeventfd.o \
+	hypervisor/evloop.o \
+	hypervisor/device.o \
+	hypervisor/metrics.o \
+	hypervisor/results.o \
+	hypervisor/boot/x86.o \
+	hypervisor/boot/file.o \
+	hypervisor/boot/elf.o \
+	hypervisor/boot/bzimage.o \
+	hypervisor/devices/uart.o \
+	hypervisor/devices/vioctl.o \
+	hypervisor/devices/bench.o
+
+VMM_OBJS := hypervisor/main.o $(VMM_CORE_OBJS) $(LIB_OBJS)
+
+TEST_OBJS := \
+	tests/hypervisor/test_bus.o \
+	tests/hypervisor/test_pci.o \
+	tests/hypervisor/test_msix.o \
+	tests/hypervisor/test_bzimage.o \
+	tests/hypervisor/test_elf.o \
+	tests/hypervisor/test_uart.o \
+	tests/analyzers/test_hist.o \
+	tests/probes/test_usdt.o \
+	tests/integration/test_vmm.o \
+	tests/integration/test_micro.o \
+	tests/helpers.o
+
+# The probe guest: freestanding x86-64, flags from HOST-FACTS (the CPL0
+# emulator on PVM rejects SSE, so general registers only).
+GUEST_OBJS := \
+	hypervisor/guest/entry.o \
+	hypervisor/guest/isr.o \
+	hypervisor/guest/main.o \
+	hypervisor/guest/lib.o \
+	hypervisor/guest/printf.o \
+	hypervisor/guest/serial.o \
+	hypervisor/guest/pci.o \
+	hypervisor/guest/intr.o \
+	hypervisor/guest/workload.o \
+	hypervisor/guest/micro.o \
+	hypervisor/guest/poke.o
+
+GUEST_CFLAGS := -O2 -g -std=gnu11 -ffreestanding -nostdlib -fno-pic -fno-pie \
+	-mno-red-zone -fno-stack-protector -mcmodel=small -mgeneral-regs-only \
+	-fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables \
+	-Wall -Wextra -Wno-unused-parameter $(if $(filter 1,$(WERROR)),-Werror) \
+	-I. -MD -MP
+GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,hypervisor/guest/guest.lds \
+	-Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
+
+VMM := $(BIN)/vioscope-vmm
+GUEST := $(BIN)/vioscope-guest.elf
+TESTS := $(BIN)/vioscope-tests
+
+.PHONY: all deps check check-slow demo bench clean FORCE
+all: $(VMM) $(GUEST) $(TESTS)
+
+deps:
+	$(Q)scripts/install-deps
+
+# ---- rules -------------------------------------------------------------------
+$(OUT)/%.o: %.c
+	$(call msg,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUT)/lib/env.o: ALL_CFLAGS += -DVIOSCOPE_GIT_REV='"$(GIT_REV)"'
+$(OUT)/lib/env.o: FORCE
+
+$(OUT)/guest/%.o: hypervisor/guest/%.c
+	$(call msg,GUEST-CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(OUT)/guest/%.o: hypervisor/guest/%.S
+	$(call msg,GUEST-AS,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(VMM): $(addprefix $(OUT)/,$(VMM_OBJS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(GUEST): $(patsubst hypervisor/guest/%,$(OUT)/guest/%,$(GUEST_OBJS)) hypervisor/guest/guest.lds
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
+
+$(TESTS): $(addprefix $(OUT)/,$(TEST_OBJS) $(VMM_CORE_OBJS) $(LIB_OBJS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+# ---- entry points ----------------------------------------------------------
+# make check: install, build, run every test (CI reads Criterion's Synthesis).
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)VIOSCOPE_BIN=$(abspath $(BIN)) $(TESTS) --jobs 1 $(TESTFLAGS)
+
+# make check-slow: boots Debian's stock kernel on vioscope-vmm (minutes).
+check-slow: deps all
+	$(Q)scripts/check-slow
+
+# make demo: the default comparison on embedded defaults, with a report.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo
+
+# make bench: the exit microbenchmarks with larger counts.
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)COUNT=$${COUNT:-50000} scripts/demo
+
+clean:
+	$(call msg,CLEAN,)
+	$(Q)rm -rf $(OUT) $(BIN)
+
+-include $(shell find $(OUT) -name '*.d' 2>/dev/null)

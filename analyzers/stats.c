@@ -1,0 +1,33 @@
+#include "analyzers/stats.h"
+
+#include <errno.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <stdlib.h>
+
+int stats__summarize_u64(const uint64_t *v, size_t n, double scale,
+			 struct stats_summary *out)
+{
+	double *d;
+	size_t i;
+
+	if (n == 0)
+		return -EINVAL;
+	d = malloc(n * sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		d[i] = (double)v[i] * scale;
+	gsl_sort(d, 1, n);
+
+	out->n = n;
+	out->mean = gsl_stats_mean(d, 1, n);
+	out->stdev = n > 1 ? gsl_stats_sd_m(d, 1, n, out->mean) : 0.0;
+	out->min = d[0];
+	out->max = d[n - 1];
+	out->p50 = gsl_stats_quantile_from_sorted_data(d, 1, n, 0.50);
+	out->p99 = gsl_stats_quantile_from_sorted_data(d, 1, n, 0.99);
+	out->p999 = gsl_stats_quantile_from_sorted_data(d, 1, n, 0.999);
+	free(d);
+	return 0;
+}

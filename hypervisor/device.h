@@ -1,0 +1,52 @@
+#ifndef VIOSCOPE__DEVICE_H
+#define VIOSCOPE__DEVICE_H
+
+#include "hypervisor/metrics.h"
+
+struct kvm;
+struct cJSON;
+
+/*
+ * A device model. Each model is one file that fills a device_ops and
+ * registers it with device_register(); the VMM creates instances by name.
+ */
+struct device;
+
+struct device_ops {
+	const char *name;
+	const char *help;
+	/* args: the text after "name," on the command line, or NULL. */
+	int (*init)(struct kvm *kvm, struct device *dev, const char *args);
+	void (*exit)(struct device *dev);
+	/* Optional: bring metrics up to date (drain pending notifications). */
+	void (*sync)(struct device *dev);
+	/* Optional: model state worth keeping in the results (beside metrics). */
+	void (*to_json)(struct device *dev, struct cJSON *obj);
+};
+
+struct device {
+	const struct device_ops *ops;
+	struct kvm *kvm;
+	char name[32];
+	struct metrics metrics;
+	void *priv;
+	struct device *next;
+};
+
+void device__register_ops(const struct device_ops *ops);
+const struct device_ops *device__find_ops(const char *name);
+/* Creates and initialises an instance, linked into kvm->devices. */
+struct device *device__create(struct kvm *kvm, const char *type, const char *args);
+struct device *device__find(struct kvm *kvm, const char *type);
+void device__sync_all(struct kvm *kvm);
+void device__destroy_all(struct kvm *kvm);
+struct cJSON *device__all_to_json(struct kvm *kvm);
+void device__print_models(void);
+
+#define device_register(ops)						\
+	static void __attribute__((constructor)) register_##ops(void)	\
+	{								\
+		device__register_ops(&ops);				\
+	}
+
+#endif /* VIOSCOPE__DEVICE_H */

@@ -1,0 +1,24 @@
+#ifndef VIOSCOPE__EVLOOP_H
+#define VIOSCOPE__EVLOOP_H
+
+#include <stdint.h>
+
+/*
+ * The I/O event loop: one thread in epoll_wait that runs device backend
+ * callbacks (ioeventfd doorbells, backend completions, console input), so
+ * vCPU threads never block on backend work.
+ */
+struct evloop;
+
+typedef void (*evloop_cb_t)(void *opaque, int fd, uint32_t events);
+
+struct evloop *evloop__new(void);
+int evloop__start(struct evloop *ev);
+/* Stops and joins the thread; callbacks are not called after it returns. */
+void evloop__stop(struct evloop *ev);
+void evloop__free(struct evloop *ev);
+int evloop__add(struct evloop *ev, int fd, uint32_t events, evloop_cb_t cb, void *opaque);
+int evloop__del(struct evloop *ev, int fd);
+uint64_t evloop__wakeups(const struct evloop *ev);
+
+#endif /* VIOSCOPE__EVLOOP_H */

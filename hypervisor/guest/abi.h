@@ -1,0 +1,121 @@
+/*
+ * The contract between vioscope-vmm and the probe guest: where the VMM puts
+ * the boot information, which ports the guest uses to talk back, and the
+ * register layout of the benchmark device. Shared by both sides, so it uses
+ * only fixed-width types and no libc.
+ */
+#ifndef VIOSCOPE__GUEST_ABI_H
+#define VIOSCOPE__GUEST_ABI_H
+
+#include <stdint.h>
+
+/* Guest-physical layout set up by the VMM before the first instruction. */
+#define VIO_GDT_GPA		0x0500ULL
+#define VIO_BOOT_INFO_GPA	0x8000ULL	/* struct vio_boot_info, in rdi at entry */
+#define VIO_PGTABLE_GPA		0x9000ULL	/* PML4, PDPT, 4 PDs: identity 0-4 GiB */
+#define VIO_GUEST_LOAD_GPA	0x100000ULL	/* where the probe guest is linked */
+
+#define VIO_BOOT_MAGIC		0x564f4956U	/* "VIOV" */
+#define VIO_WORKLOAD_MAX	256
+
+struct vio_boot_info {
+	uint32_t magic;
+	uint32_t nr_cpus;
+	uint64_t ram_size;		/* bytes of RAM from GPA 0 */
+	uint64_t tsc_khz;		/* from KVM_GET_TSC_KHZ, 0 when unknown */
+	char workload[VIO_WORKLOAD_MAX];	/* NUL-terminated --workload text */
+};
+
+/*
+ * The control device ("vioctl"): a PIO window the guest uses for its results
+ * channel. Every access is a userspace exit, so the guest uses it only
+ * between measurements.
+ */
+#define VIO_CTL_PORT		0x0600
+#define VIO_CTL_LEN		0x18
+#define VIO_CTL_RESULT		(VIO_CTL_PORT + 0x0)	/* out32: GPA of a struct vio_result */
+#define VIO_CTL_PHASE		(VIO_CTL_PORT + 0x4)	/* out32: enum vio_phase */
+#define VIO_CTL_EXIT		(VIO_CTL_PORT + 0x8)	/* out32: exit status, stops the VM */
+#define VIO_CTL_LOG		(VIO_CTL_PORT + 0xc)	/* out8: one console byte, no UART */
+#define VIO_CTL_RAW_ADDR	(VIO_CTL_PORT + 0x10)	/* out32: port (< 64K) or MMIO address
+							   the raw loop may skip */
+#define VIO_CTL_BEGIN		(VIO_CTL_PORT + 0x14)	/* out32: a measurement starts now */
+#define VIO_EXIT_EXCEPTION	0x100	/* exit status 0x100 + vector: guest fault */
+
+enum vio_phase {
+	VIO_PHASE_DISPATCH = 0,		/* full VMM dispatch: bus, device, probes, metrics */
+	VIO_PHASE_RAW = 1,		/* minimal KVM_RUN loop on the benchmark address */
+};
+
+enum vio_micro_kind {
+	VIO_MICRO_PIO = 1,
+	VIO_MICRO_MMIO = 2,
+	VIO_MICRO_IOEVENTFD = 3,
+	VIO_MICRO_IRQ = 4,
+	VIO_MICRO_PIO_RAW = 5,
+	VIO_MICRO_MMIO_RAW = 6,
+	VIO_MICRO_NULL = 7,		/* no operation: the cost of the timing itself */
+};
+
+enum vio_irq_mode {
+	VIO_IRQ_NONE = 0,
+	VIO_IRQ_MSIX = 1,		/* MSI-X vector through irqfd, wait with sti; hlt */
+	VIO_IRQ_POLL = 2,		/* no interrupt: poll the device status register */
+};
+
+#define VIO_RESULT_MAGIC	0x53455256U	/* "VRES" */
+
+/* One sample array: TSC cycles per operation. */
+struct vio_samples {
+	uint64_t gpa;			/* uint64_t[count] in guest RAM */
+	uint64_t count;
+};
+
+struct vio_result {
+	uint32_t magic;
+	uint32_t kind;			/* enum vio_micro_kind */
+	uint32_t status;		/* 0 = ok, else a VIO_ERR_* code */
+	uint32_t irq_mode;		/* enum vio_irq_mode */
+	uint64_t ops;			/* operations requested */
+	uint64_t tsc_start;
+	uint64_t tsc_end;
+	struct vio_samples measured;	/* the kind's own path */
+	struct vio_samples raw;		/* the same ops under the raw loop, or count 0 */
+	struct vio_samples timer;	/* empty timed ops: rdtsc cost, subtracted by the VMM */
+};
+
+enum vio_err {
+	VIO_OK = 0,
+	VIO_ERR_WORKLOAD = 1,		/* unknown or malformed workload text */
+	VIO_ERR_NODEV = 2,		/* benchmark device not found on PCI */
+	VIO_ERR_NOMEM = 3,		/* sample buffers do not fit in RAM */
+	VIO_ERR_TIMEOUT = 4,		/* an interrupt never arrived */
+	VIO_ERR_EXCEPTION = 5,		/* the guest took an unexpected exception */
+};
+
+/*
+ * The benchmark device: PCI function with a PIO BAR, an MMIO BAR and an
+ * MSI-X BAR. The doorbells marked "ioeventfd" never exit to userspace: KVM
+ * signals an eventfd that the VMM's event loop consumes.
+ */
+#define VIO_BENCH_VENDOR	0x1234	/* unofficial test ID, as QEMU's edu uses */
+#define VIO_BENCH_DEVICE	0x7105
+#define VIO_BENCH_PIO_BAR	0
+#define VIO_BENCH_PIO_SIZE	0x20
+#define VIO_BENCH_MMIO_BAR	1
+#define VIO_BENCH_MMIO_SIZE	0x1000
+#define VIO_BENCH_MSIX_BAR	2
+#define VIO_BENCH_MSIX_VECTORS	2
+
+/* PIO BAR offsets */
+#define VIO_BENCH_PIO_REG	0x00	/* out32: trapped, handled by the device model */
+#define VIO_BENCH_PIO_KICK	0x04	/* out32: ioeventfd doorbell */
+#define VIO_BENCH_PIO_IRQ	0x08	/* out32: ioeventfd; the VMM answers with MSI-X vector 0 */
+
+/* MMIO BAR offsets */
+#define VIO_BENCH_MMIO_REG	0x000	/* write32: trapped, handled by the device model */
+#define VIO_BENCH_MMIO_KICK	0x004	/* write32: ioeventfd doorbell */
+#define VIO_BENCH_MMIO_IRQ	0x008	/* write32: ioeventfd; the VMM raises vector 0 */
+#define VIO_BENCH_MMIO_STATUS	0x00c	/* read32: bit 0 = interrupt pending; reading clears */
+
+#endif /* VIOSCOPE__GUEST_ABI_H */

@@ -1,0 +1,403 @@
+/*
+ * vioscope-vmm: the reference VMM. Builds a KVM VM with the core devices,
+ * loads the probe guest or a Linux bzImage, runs it and writes what the
+ * guest and the devices measured as JSON.
+ */
+#include <cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "hypervisor/boot/loader.h"
+#include "hypervisor/boot/x86.h"
+#include "hypervisor/device.h"
+#include "hypervisor/evloop.h"
+#include "hypervisor/guest/abi.h"
+#include "hypervisor/kvm.h"
+#include "hypervisor/results.h"
+#include "hypervisor/vcpu.h"
+#include "lib/env.h"
+#include "lib/log.h"
+
+#define GUEST_IMAGE_MAX		(64U << 20)
+#define DEFAULT_CMDLINE		"console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1"
+
+struct options {
+	uint64_t mem;
+	int cpus;
+	const char *guest;
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	const char *workload;
+	const char *json;
+	int timeout_s;
+	bool console;
+};
+
+static volatile sig_atomic_t got_signal;
+static int signal_stop_fd = -1;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: vioscope-vmm [options]\n"
+"  --guest probe|FILE   run the probe guest (default) or another ELF64 guest\n"
+"  --workload TEXT      workload for the probe guest, e.g. \"micro kind=pio count=20000\"\n"
+"  --kernel FILE        boot a Linux bzImage (64-bit boot protocol 2.12+)\n"
+"  --initrd FILE        initramfs for --kernel\n"
+"  --cmdline TEXT       kernel command line (default \"" DEFAULT_CMDLINE "\")\n"
+"  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M, at most 3G)\n"
+"  --cpus N             vCPUs (default 1, at most 64)\n"
+"  --json FILE          write results, exits, device metrics and environment\n"
+"  --timeout SEC        stop the guest after SEC seconds (default 600, 0 = never)\n"
+"  --quiet              do not copy the guest console to stdout\n"
+"  --list-devices       list the device models\n"
+"  -v, --verbose        debug logging\n"
+"  -h, --help           this text\n");
+}
+
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		die("--mem '%s': not a size", s);
+	switch (*end) {
+	case 'G': case 'g': v <<= 30; end++; break;
+	case 'M': case 'm': v <<= 20; end++; break;
+	case 'K': case 'k': v <<= 10; end++; break;
+	case '\0': v <<= 20; break;	/* plain numbers are MiB, as in kvmtool */
+	default: die("--mem '%s': unknown suffix (use K, M or G)", s);
+	}
+	if (*end)
+		die("--mem '%s': trailing characters", s);
+	return v;
+}
+
+static int parse_int(const char *opt, const char *s, int lo, int hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		die("%s '%s': expected a number from %d to %d", opt, s, lo, hi);
+	return (int)v;
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "guest", required_argument, NULL, 'g' },
+		{ "workload", required_argument, NULL, 'w' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'n' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "list-devices", no_argument, NULL, 'L' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	*o = (struct options){ .mem = 256ULL << 20, .cpus = 1, .timeout_s = 600,
+			       .console = true };
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'g': o->guest = optarg; break;
+		case 'w': o->workload = optarg; break;
+		case 'k': o->kernel = optarg; break;
+		case 'i': o->initrd = optarg; break;
+		case 'c': o->cmdline = optarg; break;
+		case 'm': o->mem = parse_size(optarg); break;
+		case 'n': o->cpus = parse_int("--cpus", optarg, 1, 64); break;
+		case 'j': o->json = optarg; break;
+		case 't': o->timeout_s = parse_int("--timeout", optarg, 0, INT_MAX / 1000); break;
+		case 'q': o->console = false; break;
+		case 'L': device__print_models(); exit(0);
+		case 'v': log_level = LOG_DEBUG; break;
+		case 'h': usage(stdout); exit(0);
+		default:
+			die("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die("unexpected argument '%s' (see --help)", argv[optind]);
+	if (o->kernel && o->guest)
+		die("--kernel and --guest are exclusive");
+	if (!o->kernel && (o->initrd || o->cmdline))
+		die("--initrd and --cmdline need --kernel");
+	if (o->kernel && o->workload)
+		die("--workload is for the probe guest, not --kernel");
+	if (o->workload && strlen(o->workload) >= VIO_WORKLOAD_MAX)
+		die("--workload: longer than %d characters", VIO_WORKLOAD_MAX - 1);
+	if (!o->kernel && !o->guest)
+		o->guest = "probe";
+}
+
+/* The probe guest is installed next to the VMM binary. */
+static const char *probe_guest_path(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 32);
+	char *slash;
+
+	if (n <= 0)
+		return "vioscope-guest.elf";
+	buf[n] = 0;
+	slash = strrchr(buf, '/');
+	strcpy(slash ? slash + 1 : buf, "vioscope-guest.elf");
+	return buf;
+}
+
+static int load_elf_guest(struct kvm *kvm, const struct options *o, uint64_t *entry)
+{
+	char pathbuf[PATH_MAX];
+	const char *path = o->guest, *why;
+	struct vio_boot_info *bi;
+	uint8_t *img;
+	size_t size;
+	int ret;
+
+	if (!strcmp(path, "probe"))
+		path = probe_guest_path(pathbuf, sizeof(pathbuf));
+	ret = loader__read_file(path, GUEST_IMAGE_MAX, &img, &size);
+	if (ret) {
+		pr_err("guest image %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = elf__load(img, size, kvm->ram, kvm->ram_size, VIO_GUEST_LOAD_GPA, entry, &why);
+	free(img);
+	if (ret) {
+		pr_err("guest image %s: %s", path, why);
+		return ret;
+	}
+	bi = kvm__gpa_to_hva(kvm, VIO_BOOT_INFO_GPA, sizeof(*bi));
+	*bi = (struct vio_boot_info){
+		.magic = VIO_BOOT_MAGIC, .nr_cpus = (uint32_t)o->cpus,
+		.ram_size = kvm->ram_size, .tsc_khz = kvm->tsc_khz,
+	};
+	if (o->workload)
+		snprintf(bi->workload, sizeof(bi->workload), "%s", o->workload);
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+	if (signal_stop_fd >= 0)
+		eventfd_write(signal_stop_fd, 1);
+}
+
+static void wait_for_stop(struct kvm *kvm, int timeout_s)
+{
+	struct pollfd pfd = { .fd = kvm->stop_fd, .events = POLLIN };
+	struct sigaction sa = { .sa_handler = on_signal };
+	int ret;
+
+	signal_stop_fd = kvm->stop_fd;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	do {
+		ret = poll(&pfd, 1, timeout_s ? timeout_s * 1000 : -1);
+	} while (ret < 0 && errno == EINTR && !got_signal);
+	if (got_signal)
+		kvm__request_stop(kvm, 128 + got_signal, "interrupted by a signal");
+	else if (ret == 0)
+		kvm__request_stop(kvm, 3, "timeout: the guest did not finish in time");
+}
+
+static cJSON *exits_json(struct kvm *kvm)
+{
+	cJSON *o = cJSON_CreateObject(), *lat;
+	struct hist all;
+	int i, k;
+
+	hist__init(&all);
+	for (k = 0; k < NR_EXIT_KINDS; k++) {
+		uint64_t n = 0;
+
+		for (i = 0; i < kvm->nr_cpus; i++)
+			n += kvm->cpus[i]->exits[k];
+		cJSON_AddNumberToObject(o, vcpu_exit_names[k], (double)n);
+	}
+	for (i = 0; i < kvm->nr_cpus; i++)
+		hist__merge(&all, &kvm->cpus[i]->dispatch_ns);
+	cJSON_AddNumberToObject(o, "unmapped_pio", (double)kvm->pio_bus.unhandled);
+	cJSON_AddNumberToObject(o, "unmapped_mmio", (double)kvm->mmio_bus.unhandled);
+	lat = cJSON_AddObjectToObject(o, "dispatch_ns");
+	cJSON_AddNumberToObject(lat, "count", (double)all.count);
+	cJSON_AddNumberToObject(lat, "mean", hist__mean(&all));
+	cJSON_AddNumberToObject(lat, "p50", (double)hist__quantile(&all, 0.5));
+	cJSON_AddNumberToObject(lat, "p99", (double)hist__quantile(&all, 0.99));
+	cJSON_AddNumberToObject(lat, "max", all.count ? (double)all.max : 0);
+	return o;
+}
+
+static cJSON *build_report(struct kvm *kvm, const struct options *o)
+{
+	cJSON *root = cJSON_CreateObject(), *vm;
+
+	cJSON_AddStringToObject(root, "tool", "vioscope-vmm");
+	cJSON_AddItemToObject(root, "environment", env__to_json());
+	vm = cJSON_AddObjectToObject(root, "vm");
+	cJSON_AddNumberToObject(vm, "mem_bytes", (double)kvm->ram_size);
+	cJSON_AddNumberToObject(vm, "cpus", kvm->nr_cpus);
+	cJSON_AddNumberToObject(vm, "tsc_khz", (double)kvm->tsc_khz);
+	cJSON_AddStringToObject(vm, "guest", o->kernel ? o->kernel : o->guest);
+	cJSON_AddStringToObject(root, "workload", o->workload ? o->workload : "");
+	cJSON_AddStringToObject(root, "stop_reason", kvm->stop_reason);
+	cJSON_AddNumberToObject(root, "exit_status", kvm->exit_status);
+	cJSON_AddItemToObject(root, "results", results__to_json(kvm));
+	cJSON_AddNumberToObject(root, "rejected_result_records", (double)kvm->results->rejected);
+	cJSON_AddItemToObject(root, "exits", exits_json(kvm));
+	cJSON_AddItemToObject(root, "devices", device__all_to_json(kvm));
+	return root;
+}
+
+static int write_json(cJSON *root, const char *path)
+{
+	char tmp[PATH_MAX];
+	char *text = cJSON_Print(root);
+	FILE *f;
+	int ret = 0;
+
+	if (!text)
+		return -ENOMEM;
+	/* Write then rename: a reader never sees half a file. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0 ||
+	    rename(tmp, path) < 0) {
+		pr_err("--json %s: %s", path, strerror(errno));
+		ret = -errno;
+	}
+	free(text);
+	return ret;
+}
+
+static int create_vcpus(struct kvm *kvm, const struct options *o)
+{
+	int i, ret;
+
+	kvm->cpus = calloc((size_t)o->cpus, sizeof(*kvm->cpus));
+	if (!kvm->cpus)
+		return -ENOMEM;
+	for (i = 0; i < o->cpus; i++) {
+		ret = kvm_cpu__create(kvm, i, &kvm->cpus[i]);
+		if (ret)
+			return ret;
+		kvm->nr_cpus++;
+	}
+	return 0;
+}
+
+static int setup_vcpus(struct kvm *kvm, const struct options *o, uint64_t entry)
+{
+	int i, ret;
+
+	ret = x86__setup_long_mode_tables(kvm);
+	if (ret)
+		return ret;
+	if (o->kernel)	/* APs wait for INIT/SIPI from Linux */
+		return x86__enter_long_mode(kvm->cpus[0], entry, 0, BZ_ZERO_PAGE_GPA);
+	/* Probe guest: every vCPU enters at once, rsi = its index. */
+	for (i = 0; i < o->cpus; i++) {
+		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+		ret = x86__enter_long_mode(kvm->cpus[i], entry, VIO_BOOT_INFO_GPA, (uint64_t)i);
+		if (!ret && i > 0)
+			ret = kvm_ioctl(kvm->cpus[i]->fd, KVM_SET_MP_STATE, &mp);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct kvm_config cfg;
+	struct options o;
+	struct kvm kvm;
+	cJSON *report;
+	uint64_t entry = 0;
+	int i, ret;
+
+	log_prog = "vioscope-vmm";
+	parse_options(argc, argv, &o);
+	cfg = (struct kvm_config){ .ram_size = o.mem, .nr_cpus = o.cpus, .console = o.console };
+
+	if (kvm__init(&kvm, &cfg))
+		return 1;
+	kvm.results = results__new();
+	kvm.evloop = evloop__new();
+	if (!kvm.results || !kvm.evloop || evloop__start(kvm.evloop))
+		die("cannot start the event loop");
+	if (pci__host_register(&kvm.pci) || !device__create(&kvm, "uart", NULL))
+		die("cannot create the core devices");
+	if (!o.kernel && (!device__create(&kvm, "vioctl", NULL) ||
+			  !device__create(&kvm, "bench", NULL)))
+		die("cannot create the probe-guest devices");
+
+	/* The vCPUs exist before loading so that tsc_khz is known to the guest. */
+	ret = create_vcpus(&kvm, &o);
+	if (ret)
+		die("cannot create vCPUs: %s", strerror(-ret));
+	ret = o.kernel ? bzimage__load(&kvm, o.kernel, o.initrd,
+				       o.cmdline ? o.cmdline : DEFAULT_CMDLINE, &entry)
+		       : load_elf_guest(&kvm, &o, &entry);
+	if (ret)
+		return 1;
+	ret = setup_vcpus(&kvm, &o, entry);
+	if (ret)
+		die("cannot set up vCPUs: %s", strerror(-ret));
+
+	for (i = 0; i < kvm.nr_cpus; i++)
+		if (kvm_cpu__start(kvm.cpus[i]))
+			die("cannot start vcpu%d", i);
+	wait_for_stop(&kvm, o.timeout_s);
+	for (i = 0; i < kvm.nr_cpus; i++)
+		kvm_cpu__stop(kvm.cpus[i]);
+	evloop__stop(kvm.evloop);
+
+	if (kvm.pio_bus.unhandled || kvm.mmio_bus.unhandled)
+		pr_warn("the guest accessed unmapped space %llu times (PIO) and %llu times (MMIO)",
+			(unsigned long long)kvm.pio_bus.unhandled,
+			(unsigned long long)kvm.mmio_bus.unhandled);
+	if (kvm.exit_status)
+		pr_err("%s", kvm.stop_reason);
+	else
+		pr_debug("%s", kvm.stop_reason);
+	report = build_report(&kvm, &o);
+	results__print(cJSON_GetObjectItem(report, "results"), stdout);
+	if (o.json && write_json(report, o.json))
+		kvm.exit_status = kvm.exit_status ? kvm.exit_status : 1;
+	cJSON_Delete(report);
+
+	ret = kvm.exit_status;
+	device__destroy_all(&kvm);
+	for (i = 0; i < kvm.nr_cpus; i++)
+		kvm_cpu__destroy(kvm.cpus[i]);
+	free(kvm.cpus);
+	evloop__free(kvm.evloop);
+	results__free(kvm.results);
+	kvm__exit(&kvm);
+	return ret;
+}

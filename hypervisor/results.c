@@ -1,0 +1,300 @@
+/*
+ * Results the probe guest hands back over the control device. The guest is
+ * untrusted: a record is copied out of RAM only after its samples' address
+ * and count are checked, and the copies are what gets analysed.
+ */
+#include "hypervisor/results.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzers/stats.h"
+#include "hypervisor/device.h"
+#include "hypervisor/kvm.h"
+#include "hypervisor/vcpu.h"
+#include "lib/log.h"
+
+static const char *const kind_names[] = {
+	[VIO_MICRO_PIO] = "pio", [VIO_MICRO_MMIO] = "mmio",
+	[VIO_MICRO_IOEVENTFD] = "ioeventfd", [VIO_MICRO_IRQ] = "irq",
+	[VIO_MICRO_PIO_RAW] = "pio-raw", [VIO_MICRO_MMIO_RAW] = "mmio-raw",
+	[VIO_MICRO_NULL] = "null",
+};
+
+static const char *const status_names[] = {
+	[VIO_OK] = "ok", [VIO_ERR_WORKLOAD] = "bad workload",
+	[VIO_ERR_NODEV] = "benchmark device not found", [VIO_ERR_NOMEM] = "out of memory",
+	[VIO_ERR_TIMEOUT] = "interrupt timeout", [VIO_ERR_EXCEPTION] = "guest exception",
+};
+
+static const char *const irq_mode_names[] = {
+	[VIO_IRQ_NONE] = "none", [VIO_IRQ_MSIX] = "msix", [VIO_IRQ_POLL] = "poll",
+};
+
+#define NAME_OR(tbl, i, dflt) \
+	((i) < sizeof(tbl) / sizeof(tbl[0]) && tbl[i] ? tbl[i] : (dflt))
+
+struct results *results__new(void)
+{
+	struct results *r = calloc(1, sizeof(*r));
+
+	if (r)
+		pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+void results__free(struct results *r)
+{
+	unsigned int i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nr; i++) {
+		free(r->items[i].measured);
+		free(r->items[i].raw);
+		free(r->items[i].timer);
+	}
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+void results__observe(struct kvm *kvm, struct observed *o)
+{
+	struct device *dev;
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	device__sync_all(kvm);
+	for (i = 0; i < kvm->nr_cpus; i++) {
+		o->pio += kvm->cpus[i]->exits[EXIT_PIO];
+		o->mmio += kvm->cpus[i]->exits[EXIT_MMIO];
+		o->hlt += kvm->cpus[i]->exits[EXIT_HLT];
+		o->raw_loop += kvm->cpus[i]->exits[EXIT_RAW];
+	}
+	dev = device__find(kvm, "vioctl");
+	if (dev)
+		o->ctl = metrics__value(&dev->metrics, "exits");
+	dev = device__find(kvm, "bench");
+	if (dev) {
+		o->ioeventfd = metrics__value(&dev->metrics, "ioeventfd_kicks") +
+			       metrics__value(&dev->metrics, "irq_kicks");
+		o->irqs = metrics__value(&dev->metrics, "irqs_sent");
+	}
+}
+
+void results__begin(struct kvm *kvm)
+{
+	results__observe(kvm, &kvm->results->begin);
+}
+
+static uint64_t *copy_samples(struct kvm *kvm, const struct vio_samples *s)
+{
+	uint64_t *dst;
+	void *src;
+
+	if (s->count == 0)
+		return NULL;
+	if (s->count > RESULTS_MAX_SAMPLES)
+		return NULL;
+	src = kvm__gpa_to_hva(kvm, s->gpa, s->count * sizeof(uint64_t));
+	if (!src)
+		return NULL;
+	dst = malloc(s->count * sizeof(uint64_t));
+	if (dst)
+		memcpy(dst, src, s->count * sizeof(uint64_t));
+	return dst;
+}
+
+int results__add_from_guest(struct kvm *kvm, uint64_t gpa)
+{
+	struct results *r = kvm->results;
+	struct guest_result gr = { 0 };
+	struct observed now;
+	void *p = kvm__gpa_to_hva(kvm, gpa, sizeof(gr.rec));
+	int ret = -EINVAL;
+
+	results__observe(kvm, &now);
+	pthread_mutex_lock(&r->lock);
+	if (!p || r->nr == RESULTS_MAX_RECORDS)
+		goto bad;
+	memcpy(&gr.rec, p, sizeof(gr.rec));	/* one snapshot; the guest may keep writing */
+	if (gr.rec.magic != VIO_RESULT_MAGIC)
+		goto bad;
+	gr.measured = copy_samples(kvm, &gr.rec.measured);
+	gr.raw = copy_samples(kvm, &gr.rec.raw);
+	gr.timer = copy_samples(kvm, &gr.rec.timer);
+	if ((gr.rec.measured.count && !gr.measured) || (gr.rec.raw.count && !gr.raw) ||
+	    (gr.rec.timer.count && !gr.timer)) {
+		free(gr.measured);
+		free(gr.raw);
+		free(gr.timer);
+		goto bad;
+	}
+	gr.during = (struct observed){
+		.pio = now.pio - r->begin.pio, .mmio = now.mmio - r->begin.mmio,
+		.hlt = now.hlt - r->begin.hlt, .raw_loop = now.raw_loop - r->begin.raw_loop,
+		.ctl = now.ctl - r->begin.ctl, .ioeventfd = now.ioeventfd - r->begin.ioeventfd,
+		.irqs = now.irqs - r->begin.irqs,
+	};
+	r->items[r->nr++] = gr;
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+bad:
+	r->rejected++;
+	pthread_mutex_unlock(&r->lock);
+	pr_warn_ratelimited("guest result record at %#llx rejected (bad address, magic or count)",
+			    (unsigned long long)gpa);
+	return ret;
+}
+
+static cJSON *summary_json(const struct stats_summary *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "mean", s->mean);
+	cJSON_AddNumberToObject(o, "stdev", s->stdev);
+	cJSON_AddNumberToObject(o, "min", s->min);
+	cJSON_AddNumberToObject(o, "p50", s->p50);
+	cJSON_AddNumberToObject(o, "p99", s->p99);
+	cJSON_AddNumberToObject(o, "p999", s->p999);
+	cJSON_AddNumberToObject(o, "max", s->max);
+	return o;
+}
+
+/*
+ * Adds {"samples": n, "ns": {...}, "cycles": {...}} for v minus `offset`
+ * cycles (saturating at 0); returns the mean in ns, or 0.
+ */
+static double add_distribution(cJSON *parent, const char *name, const uint64_t *v,
+			       uint64_t n, uint64_t offset, uint64_t tsc_khz)
+{
+	struct stats_summary cyc, ns;
+	uint64_t *net, i;
+	cJSON *o;
+	int ret;
+
+	if (!v || !n)
+		return 0;
+	net = malloc(n * sizeof(*net));
+	if (!net)
+		return 0;
+	for (i = 0; i < n; i++)
+		net[i] = v[i] > offset ? v[i] - offset : 0;
+	ret = stats__summarize_u64(net, n, 1.0, &cyc);
+	if (!ret && tsc_khz)
+		ret = stats__summarize_u64(net, n, 1e6 / (double)tsc_khz, &ns);
+	free(net);
+	if (ret)
+		return 0;
+	o = cJSON_AddObjectToObject(parent, name);
+	cJSON_AddNumberToObject(o, "samples", (double)n);
+	if (tsc_khz)
+		cJSON_AddItemToObject(o, "ns", summary_json(&ns));
+	cJSON_AddItemToObject(o, "cycles", summary_json(&cyc));
+	return tsc_khz ? ns.mean : 0;
+}
+
+static void add_exits(cJSON *rec, const struct guest_result *gr)
+{
+	const struct observed *d = &gr->during;
+	double ops = gr->rec.ops ? (double)gr->rec.ops : 1;
+	uint64_t pio = d->pio > d->ctl ? d->pio - d->ctl : 0;
+	cJSON *e = cJSON_AddObjectToObject(rec, "exits");
+	cJSON *per = cJSON_AddObjectToObject(rec, "exits_per_op");
+
+	/* Results-channel exits are the harness, not the measured path. */
+	cJSON_AddNumberToObject(e, "pio", (double)pio);
+	cJSON_AddNumberToObject(e, "mmio", (double)d->mmio);
+	cJSON_AddNumberToObject(e, "hlt", (double)d->hlt);
+	cJSON_AddNumberToObject(e, "raw_loop", (double)d->raw_loop);
+	cJSON_AddNumberToObject(e, "results_channel", (double)d->ctl);
+	cJSON_AddNumberToObject(e, "ioeventfd_signals", (double)d->ioeventfd);
+	cJSON_AddNumberToObject(e, "irqs_injected", (double)d->irqs);
+	cJSON_AddNumberToObject(per, "pio", (double)pio / ops);
+	cJSON_AddNumberToObject(per, "mmio", (double)d->mmio / ops);
+	cJSON_AddNumberToObject(per, "ioeventfd_signals", (double)d->ioeventfd / ops);
+	cJSON_AddNumberToObject(per, "irqs_injected", (double)d->irqs / ops);
+}
+
+cJSON *results__to_json(struct kvm *kvm)
+{
+	struct results *r = kvm->results;
+	cJSON *arr = cJSON_CreateArray();
+	unsigned int i;
+
+	for (i = 0; i < r->nr; i++) {
+		const struct guest_result *gr = &r->items[i];
+		const struct vio_result *rec = &gr->rec;
+		cJSON *o = cJSON_CreateObject();
+		double mean, raw_mean;
+
+		cJSON_AddStringToObject(o, "kind", NAME_OR(kind_names, rec->kind, "unknown"));
+		cJSON_AddStringToObject(o, "status", NAME_OR(status_names, rec->status, "error"));
+		cJSON_AddNumberToObject(o, "ops", (double)rec->ops);
+		cJSON_AddStringToObject(o, "irq_mode", NAME_OR(irq_mode_names, rec->irq_mode, "?"));
+		cJSON_AddStringToObject(o, "metric", "latency_per_op");
+		cJSON_AddStringToObject(o, "unit", "ns");
+		cJSON_AddStringToObject(o, "direction", "lower_is_better");
+		if (kvm->tsc_khz && rec->tsc_end > rec->tsc_start && rec->ops)
+			cJSON_AddNumberToObject(o, "wall_ns_per_op",
+						(double)(rec->tsc_end - rec->tsc_start) * 1e6 /
+						(double)kvm->tsc_khz / (double)rec->ops);
+		struct stats_summary timer = { 0 };
+
+		/* The median cost of an empty timed op is taken off every sample. */
+		if (gr->timer)
+			stats__summarize_u64(gr->timer, rec->timer.count, 1.0, &timer);
+		cJSON_AddNumberToObject(o, "timer_overhead_cycles", timer.p50);
+		mean = add_distribution(o, "per_op", gr->measured, rec->measured.count,
+					(uint64_t)timer.p50, kvm->tsc_khz);
+		raw_mean = add_distribution(o, "raw_baseline", gr->raw, rec->raw.count,
+					    (uint64_t)timer.p50, kvm->tsc_khz);
+		add_distribution(o, "per_op_gross", gr->measured, rec->measured.count, 0,
+				 kvm->tsc_khz);
+		add_distribution(o, "timer_overhead", gr->timer, rec->timer.count, 0,
+				 kvm->tsc_khz);
+		if (mean > 0 && raw_mean > 0)
+			cJSON_AddNumberToObject(o, "overhead_vs_raw_pct",
+						(mean / raw_mean - 1.0) * 100.0);
+		add_exits(o, gr);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+/* Number at o.k1[.k2[.k3]], or NAN when absent. */
+static double num(const cJSON *o, const char *k1, const char *k2, const char *k3)
+{
+	const char *keys[3] = { k1, k2, k3 };
+	unsigned int i;
+
+	for (i = 0; i < 3 && keys[i] && o; i++)
+		o = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
+	return cJSON_IsNumber(o) ? o->valuedouble : NAN;
+}
+
+void results__print(cJSON *records, FILE *f)
+{
+	const cJSON *r;
+
+	cJSON_ArrayForEach(r, records) {
+		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(r, "kind"));
+		const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(r, "status"));
+		double raw = num(r, "raw_baseline", "ns", "p50");
+
+		fprintf(f, "micro %-10s %7.0f ops  p50 %8.2f us  p99 %8.2f us  mean %8.2f us",
+			kind, num(r, "ops", NULL, NULL),
+			num(r, "per_op", "ns", "p50") / 1e3, num(r, "per_op", "ns", "p99") / 1e3,
+			num(r, "per_op", "ns", "mean") / 1e3);
+		if (!isnan(raw))
+			fprintf(f, "  raw p50 %8.2f us (mean %+.1f%%)", raw / 1e3,
+				num(r, "overhead_vs_raw_pct", NULL, NULL));
+		fprintf(f, "  timer %.2f us", num(r, "timer_overhead", "ns", "p50") / 1e3);
+		if (strcmp(status, "ok"))
+			fprintf(f, "  [%s]", status);
+		fputc('\n', f);
+	}
+}

@@ -1,0 +1,56 @@
+#ifndef VIOSCOPE__RESULTS_H
+#define VIOSCOPE__RESULTS_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hypervisor/guest/abi.h"
+
+struct kvm;
+struct cJSON;
+
+/* Largest sample array accepted from a guest (guest-controlled count). */
+#define RESULTS_MAX_SAMPLES	(16u << 20)
+#define RESULTS_MAX_RECORDS	64
+
+/* What the VMM saw, summed over vCPUs and devices. */
+struct observed {
+	uint64_t pio;
+	uint64_t mmio;
+	uint64_t hlt;
+	uint64_t raw_loop;	/* exits the raw loop took without dispatch */
+	uint64_t ctl;		/* results-channel exits (not part of a measurement) */
+	uint64_t ioeventfd;	/* doorbell writes signalled by KVM, no exit */
+	uint64_t irqs;		/* MSI-X messages sent through irqfd */
+};
+
+struct guest_result {
+	struct vio_result rec;
+	struct observed during;	/* from VIO_CTL_BEGIN to the record */
+	uint64_t *measured;	/* copies, so later guest writes cannot change them */
+	uint64_t *raw;
+	uint64_t *timer;
+};
+
+struct results {
+	pthread_mutex_t lock;
+	struct guest_result items[RESULTS_MAX_RECORDS];
+	unsigned int nr;
+	struct observed begin;
+	uint64_t rejected;	/* malformed records from the guest */
+};
+
+void results__observe(struct kvm *kvm, struct observed *o);
+void results__begin(struct kvm *kvm);
+struct results *results__new(void);
+void results__free(struct results *r);
+/* Copies a struct vio_result and its samples out of guest RAM after
+ * checking every address and count; returns 0 or -errno (counted). */
+int results__add_from_guest(struct kvm *kvm, uint64_t gpa);
+/* Microbenchmark records with statistics in ns and cycles. */
+struct cJSON *results__to_json(struct kvm *kvm);
+/* One line per record for people: p50/p99/mean per op, raw ratio, exits. */
+void results__print(struct cJSON *records, FILE *f);
+
+#endif /* VIOSCOPE__RESULTS_H */

@@ -1,0 +1,32 @@
+/*
+ * Every USDT probe in vioscope-vmm (provider "vioscope"), in one table.
+ * Attach with e.g. `bpftrace -e 'usdt:bin/vioscope-vmm:vioscope:exit_pio { ... }'`
+ * or `perf probe -x bin/vioscope-vmm sdt_vioscope:exit_pio`.
+ *
+ * VIOSCOPE_USDT(name, arguments, meaning). tests/probes/test_usdt.c checks
+ * that this table, the binary's stapsdt notes and README.md agree.
+ */
+#ifndef VIOSCOPE__USDT_H
+#define VIOSCOPE__USDT_H
+
+#define VIOSCOPE_USDT_TABLE(X)							\
+	X(exit_pio, "cpu, port, size, is_write",				\
+	  "vCPU returned from KVM_RUN with a port I/O exit, before dispatch")	\
+	X(exit_mmio, "cpu, gpa, len, is_write",				\
+	  "vCPU returned from KVM_RUN with an MMIO exit, before dispatch")	\
+	X(exit_done, "cpu, exit_reason, dispatch_ns",				\
+	  "userspace handling of one exit finished; the vCPU re-enters")	\
+	X(evloop_wake, "fd",							\
+	  "the I/O event loop woke for fd (ioeventfd, console, backend)")	\
+	X(ioeventfd, "addr, is_pio, count",					\
+	  "a doorbell's eventfd was consumed: count guest writes since last")	\
+	X(bench_kick, "count",							\
+	  "bench device: doorbell writes handed to the device model")		\
+	X(bench_irq, "slot, result",						\
+	  "bench device: interrupt requested (result 0 sent, 1 held pending)") \
+	X(msix_send, "slot, vector, gsi",					\
+	  "MSI-X message written to the vector's irqfd (KVM injects it)")	\
+	X(guest_phase, "phase",						\
+	  "probe guest switched measurement phase (0 dispatch, 1 raw loop)")
+
+#endif /* VIOSCOPE__USDT_H */

@@ -1,0 +1,208 @@
+#include "tests/helpers.h"
+
+#include <cJSON.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hypervisor/irq.h"
+#include "hypervisor/kvm.h"
+
+const char *test_bin(const char *name)
+{
+	static char buf[8][512];
+	static unsigned int slot;
+	const char *dir = getenv("VIOSCOPE_BIN");
+	char *p = buf[slot++ % 8];
+
+	snprintf(p, 512, "%s/%s", dir ? dir : "bin", name);
+	return p;
+}
+
+bool test_kvm_usable(const char **why)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm;
+
+	if (fd < 0) {
+		*why = errno == ENOENT ? "/dev/kvm does not exist" : "/dev/kvm cannot be opened";
+		return false;
+	}
+	vm = ioctl(fd, KVM_CREATE_VM, 0);
+	close(fd);
+	if (vm < 0) {
+		*why = "KVM_CREATE_VM fails";
+		return false;
+	}
+	close(vm);
+	return true;
+}
+
+void test_require_kvm(void)
+{
+	const char *why;
+
+	if (!test_kvm_usable(&why)) {
+		fprintf(stderr, "SKIP: %s\n", why);
+		cr_skip_test("needs a usable /dev/kvm: %s", why);
+	}
+}
+
+static void drain(int fd, char **buf, size_t *len, size_t *cap)
+{
+	ssize_t n;
+
+	if (*len + 4096 >= *cap) {
+		*cap = *cap ? *cap * 2 : 65536;
+		*buf = realloc(*buf, *cap);
+	}
+	n = read(fd, *buf + *len, *cap - *len - 1);
+	if (n > 0)
+		*len += (size_t)n;
+	(*buf)[*len] = 0;
+}
+
+int test_run(char *const argv[], char **out, char **err)
+{
+	int po[2], pe[2], status;
+	char *ob = NULL, *eb = NULL;
+	size_t ol = 0, oc = 0, el = 0, ec = 0;
+	struct pollfd pfd[2];
+	pid_t pid;
+	int open_fds = 2;
+
+	if (pipe(po) || pipe(pe))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+
+		dup2(devnull, 0);
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	oc = ec = 65536;
+	ob = calloc(1, oc);
+	eb = calloc(1, ec);
+	pfd[0] = (struct pollfd){ .fd = po[0], .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = pe[0], .events = POLLIN };
+	while (open_fds) {
+		int i;
+
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < 2; i++) {
+			size_t before;
+
+			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			before = i ? el : ol;
+			if (i)
+				drain(pe[0], &eb, &el, &ec);
+			else
+				drain(po[0], &ob, &ol, &oc);
+			if ((i ? el : ol) == before) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	waitpid(pid, &status, 0);
+	if (out)
+		*out = ob;
+	else
+		free(ob);
+	if (err)
+		*err = eb;
+	else
+		free(eb);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+cJSON *test_read_json(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+	cJSON *j;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	j = cJSON_Parse(buf);
+	free(buf);
+	return j;
+}
+
+double test_json_num(const cJSON *root, const char *path)
+{
+	char key[64];
+	const char *p = path;
+
+	while (root && *p) {
+		size_t n = strcspn(p, ".");
+
+		snprintf(key, sizeof(key), "%.*s", (int)n, p);
+		if (cJSON_IsArray(root))
+			root = cJSON_GetArrayItem(root, atoi(key));
+		else
+			root = cJSON_GetObjectItemCaseSensitive(root, key);
+		p += n;
+		if (*p == '.')
+			p++;
+	}
+	return cJSON_IsNumber(root) ? root->valuedouble : NAN;
+}
+
+int test_count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; s && *s; s++)
+		if (*s == '\n')
+			n++;
+	return n;
+}
+
+struct kvm *test_fake_kvm(void)
+{
+	struct kvm *kvm = calloc(1, sizeof(*kvm));
+
+	kvm->sys_fd = kvm->vm_fd = kvm->ram_fd = kvm->stop_fd = -1;
+	bus__init(&kvm->pio_bus, "pio");
+	bus__init(&kvm->mmio_bus, "mmio");
+	pci__host_init(&kvm->pci, kvm);
+	irq__init(kvm);
+	return kvm;
+}
+
+void test_fake_kvm_free(struct kvm *kvm)
+{
+	irq__exit(kvm);
+	pci__host_exit(&kvm->pci);
+	bus__exit(&kvm->pio_bus);
+	bus__exit(&kvm->mmio_bus);
+	free(kvm);
+}

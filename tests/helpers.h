@@ -1,0 +1,32 @@
+#ifndef VIOSCOPE__TEST_HELPERS_H
+#define VIOSCOPE__TEST_HELPERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cJSON;
+struct kvm;
+
+/* Path of a built binary: $VIOSCOPE_BIN/name, default bin/name. */
+const char *test_bin(const char *name);
+/* True when /dev/kvm can create a VM; otherwise *why says what is missing. */
+bool test_kvm_usable(const char **why);
+/* Skips the current test with the reason printed, when KVM is unusable. */
+void test_require_kvm(void);
+
+/* Runs argv, captures stdout and stderr (each up to a few MiB). Returns the
+ * exit status, or 128 + signal. */
+int test_run(char *const argv[], char **out, char **err);
+/* Reads and parses a JSON file (NULL on error). */
+struct cJSON *test_read_json(const char *path);
+/* Number at a dotted path like "results.0.per_op.ns.p50"; NAN if absent. */
+double test_json_num(const struct cJSON *root, const char *path);
+/* Counts lines of s. */
+int test_count_lines(const char *s);
+
+/* A struct kvm with buses, PCI host and IRQ routing but no VM (vm_fd -1),
+ * for device-model unit tests. */
+struct kvm *test_fake_kvm(void);
+void test_fake_kvm_free(struct kvm *kvm);
+
+#endif /* VIOSCOPE__TEST_HELPERS_H */

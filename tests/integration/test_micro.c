@@ -1,0 +1,143 @@
+/* The exit microbenchmarks end to end: probe guest on vioscope-vmm. */
+#include <cJSON.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/helpers.h"
+
+#define OPS 2000
+
+static cJSON *run_micro(const char *workload)
+{
+	char json[] = "/tmp/vioscope-micro-XXXXXX";
+	char *out, *err;
+	cJSON *j;
+	int rc, fd = mkstemp(json);
+
+	close(fd);
+	rc = test_run((char *[]){ (char *)test_bin("vioscope-vmm"), "--workload",
+				  (char *)workload, "--json", json, "--quiet", NULL }, &out, &err);
+	cr_assert_eq(rc, 0, "%s: exit %d\nstdout: %s\nstderr: %s", workload, rc, out, err);
+	cr_assert_not_null(strstr(out, "micro "), "summary line printed: %s", out);
+	j = test_read_json(json);
+	cr_assert_not_null(j, "%s: no JSON", workload);
+	unlink(json);
+	free(out);
+	free(err);
+	return j;
+}
+
+/* Checks common to every record: status, counts, ordered percentiles. */
+static void check_record(cJSON *j, const char *kind, double ops)
+{
+	const cJSON *r = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0);
+	double p50 = test_json_num(r, "per_op.ns.p50"), p99 = test_json_num(r, "per_op.ns.p99");
+	double max = test_json_num(r, "per_op.ns.max");
+
+	cr_assert_not_null(r, "no result record");
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "kind")), kind);
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "status")), "ok");
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "unit")), "ns");
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "direction")),
+			 "lower_is_better");
+	cr_assert_eq(test_json_num(r, "ops"), ops);
+	cr_assert_eq(test_json_num(r, "per_op.samples"), ops);
+	cr_assert(!isnan(p50) && p50 >= 0 && p50 <= p99 && p99 <= max,
+		  "%s: p50 %f p99 %f max %f", kind, p50, p99, max);
+	cr_assert_gt(test_json_num(r, "per_op_gross.cycles.p50"), 0);
+	cr_assert_gt(test_json_num(r, "timer_overhead.samples"), 0);
+	cr_assert_eq(test_json_num(j, "rejected_result_records"), 0);
+}
+
+Test(micro, pio_exits_once_per_op_and_carries_a_raw_baseline)
+{
+	cJSON *j;
+
+	test_require_kvm();
+	j = run_micro("micro kind=pio count=2000");
+	check_record(j, "pio", OPS);
+	cr_assert_eq(test_json_num(j, "results.0.exits.pio"), OPS);
+	cr_assert_eq(test_json_num(j, "results.0.exits.raw_loop"), OPS);
+	cr_assert_eq(test_json_num(j, "results.0.exits.mmio"), 0);
+	cr_assert_eq(test_json_num(j, "results.0.raw_baseline.samples"), OPS);
+	cr_assert(!isnan(test_json_num(j, "results.0.overhead_vs_raw_pct")));
+	cJSON_Delete(j);
+}
+
+Test(micro, mmio_exits_once_per_op)
+{
+	cJSON *j;
+
+	test_require_kvm();
+	j = run_micro("micro kind=mmio count=2000");
+	check_record(j, "mmio", OPS);
+	cr_assert_eq(test_json_num(j, "results.0.exits.mmio"), OPS);
+	cr_assert_eq(test_json_num(j, "results.0.exits.raw_loop"), OPS);
+	cJSON_Delete(j);
+}
+
+Test(micro, ioeventfd_never_exits_to_userspace)
+{
+	cJSON *j;
+
+	test_require_kvm();
+	j = run_micro("micro kind=ioeventfd count=2000");
+	check_record(j, "ioeventfd", OPS);
+	cr_assert_eq(test_json_num(j, "results.0.exits.pio"), 0);
+	cr_assert_eq(test_json_num(j, "results.0.exits.mmio"), 0);
+	/* KVM counts every write in the eventfd, however the wakeups coalesce. */
+	cr_assert_eq(test_json_num(j, "results.0.exits.ioeventfd_signals"), OPS);
+	cJSON_Delete(j);
+
+	j = run_micro("micro kind=ioeventfd space=mmio count=500");
+	check_record(j, "ioeventfd", 500);
+	cr_assert_eq(test_json_num(j, "results.0.exits.mmio"), 0);
+	cr_assert_eq(test_json_num(j, "results.0.exits.ioeventfd_signals"), 500);
+	cJSON_Delete(j);
+}
+
+Test(micro, irq_round_trip_through_irqfd_and_msix)
+{
+	cJSON *j;
+
+	test_require_kvm();
+	j = run_micro("micro kind=irq count=500");
+	check_record(j, "irq", 500);
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+		cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0), "irq_mode")), "msix");
+	cr_assert_eq(test_json_num(j, "results.0.exits.irqs_injected"), 500);
+	cr_assert_eq(test_json_num(j, "results.0.exits.ioeventfd_signals"), 500);
+	cJSON_Delete(j);
+}
+
+Test(micro, irq_polling_fallback)
+{
+	cJSON *j;
+
+	test_require_kvm();
+	j = run_micro("micro kind=irq irq=poll count=200");
+	check_record(j, "irq", 200);
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+		cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0), "irq_mode")), "poll");
+	cr_assert_eq(test_json_num(j, "results.0.exits.irqs_injected"), 0);
+	cr_assert_geq(test_json_num(j, "results.0.exits.mmio"), 200, "status reads exit");
+	cJSON_Delete(j);
+}
+
+Test(micro, raw_kinds_and_several_workloads_in_one_boot)
+{
+	cJSON *j;
+
+	test_require_kvm();
+	j = run_micro("micro kind=pio-raw count=1000; micro kind=null count=500");
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "results")), 2);
+	check_record(j, "pio-raw", 1000);
+	cr_assert_eq(test_json_num(j, "results.0.exits.raw_loop"), 1000);
+	cr_assert_eq(test_json_num(j, "results.0.exits.pio"), 0);
+	cr_assert_eq(test_json_num(j, "results.1.exits.pio"), 0);
+	cJSON_Delete(j);
+}
