@@ -4,6 +4,8 @@
 V ?= 0
 WERROR ?= 1
 CC ?= gcc
+# The probe guest needs gcc's -fno-tree-loop-distribute-patterns, whatever CC is.
+GUEST_CC ?= gcc
 PKG_CONFIG ?= pkg-config
 
 ifeq ($(V),1)
@@ -118,12 +120,12 @@ $(OUT)/lib/env.o: FORCE
 $(OUT)/guest/%.o: hypervisor/guest/%.c
 	$(call msg,GUEST-CC,$<)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
 
 $(OUT)/guest/%.o: hypervisor/guest/%.S
 	$(call msg,GUEST-AS,$<)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
 
 $(VMM): $(addprefix $(OUT)/,$(VMM_OBJS))
 	$(call msg,LINK,$@)
@@ -133,7 +135,7 @@ $(VMM): $(addprefix $(OUT)/,$(VMM_OBJS))
 $(GUEST): $(patsubst hypervisor/guest/%,$(OUT)/guest/%,$(GUEST_OBJS)) hypervisor/guest/guest.lds
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
+	$(Q)$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
 
 $(TESTS): $(addprefix $(OUT)/,$(TEST_OBJS) $(VMM_CORE_OBJS) $(LIB_OBJS))
 	$(call msg,LINK,$@)

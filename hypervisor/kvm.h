@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 
 #include "hypervisor/bus.h"
 #include "hypervisor/pci.h"
@@ -21,6 +22,14 @@ struct results;
 #define KVM_PCI_MMIO_END	0xFEC00000ULL
 #define KVM_PCI_PIO_BASE	0x6200
 #define KVM_TSS_GPA		0xFFFBD000ULL
+
+/* vioscope-vmm's own exit statuses; a probe guest's status passes through. */
+enum vmm_exit {
+	VMM_EXIT_OK = 0,
+	VMM_EXIT_USAGE = 1,		/* bad options, images, no KVM */
+	VMM_EXIT_VM_FAILED = 2,		/* triple fault, KVM internal error */
+	VMM_EXIT_TIMEOUT = 3,
+};
 
 struct kvm_config {
 	uint64_t ram_size;

@@ -221,7 +221,7 @@ static void wait_for_stop(struct kvm *kvm, int timeout_s)
 	if (got_signal)
 		kvm__request_stop(kvm, 128 + got_signal, "interrupted by a signal");
 	else if (ret == 0)
-		kvm__request_stop(kvm, 3, "timeout: the guest did not finish in time");
+		kvm__request_stop(kvm, VMM_EXIT_TIMEOUT, "timeout: the guest did not finish in time");
 }
 
 static cJSON *exits_json(struct kvm *kvm)
@@ -331,47 +331,109 @@ static int setup_vcpus(struct kvm *kvm, const struct options *o, uint64_t entry)
 	return 0;
 }
 
+/* Everything between opening KVM and starting the vCPUs; 0 or -errno with
+ * the error already reported. */
+static int vm__build(struct kvm *kvm, const struct options *o)
+{
+	uint64_t entry = 0;
+	int ret;
+
+	kvm->results = results__new();
+	kvm->evloop = evloop__new();
+	if (!kvm->results || !kvm->evloop || evloop__start(kvm->evloop)) {
+		pr_err("cannot start the event loop");
+		return -ENOMEM;
+	}
+	if (pci__host_register(&kvm->pci) || !device__create(kvm, "uart", NULL) ||
+	    (!o->kernel && (!device__create(kvm, "vioctl", NULL) ||
+			    !device__create(kvm, "bench", NULL)))) {
+		pr_err("cannot create the devices");
+		return -ENODEV;
+	}
+	/* The vCPUs exist before loading so that tsc_khz is known to the guest. */
+	ret = create_vcpus(kvm, o);
+	if (ret) {
+		pr_err("cannot create vCPUs: %s", strerror(-ret));
+		return ret;
+	}
+	ret = o->kernel ? bzimage__load(kvm, o->kernel, o->initrd,
+					o->cmdline ? o->cmdline : DEFAULT_CMDLINE, &entry)
+			: load_elf_guest(kvm, o, &entry);
+	if (ret)
+		return ret;
+	ret = setup_vcpus(kvm, o, entry);
+	if (ret)
+		pr_err("cannot set up vCPUs: %s", strerror(-ret));
+	return ret;
+}
+
+static void vm__teardown(struct kvm *kvm)
+{
+	int i;
+
+	evloop__stop(kvm->evloop);
+	device__destroy_all(kvm);
+	for (i = 0; i < kvm->nr_cpus; i++)
+		kvm_cpu__destroy(kvm->cpus[i]);
+	free(kvm->cpus);
+	evloop__free(kvm->evloop);
+	results__free(kvm->results);
+	kvm__exit(kvm);
+}
+
+/* After a timeout, where each vCPU was is the first thing one wants. */
+static void report_vcpu_positions(struct kvm *kvm)
+{
+	struct kvm_regs regs;
+	int i;
+
+	for (i = 0; i < kvm->nr_cpus; i++) {
+		const uint8_t *code;
+		char hex[16 * 3 + 1];
+		int k;
+
+		if (__kvm_ioctl(kvm->cpus[i]->fd, KVM_GET_REGS, &regs))
+			continue;
+		pr_info("vcpu%d stopped at rip %#llx", i, (unsigned long long)regs.rip);
+		/* With -v: the code there, if rip is identity-mapped RAM. */
+		code = kvm__gpa_to_hva(kvm, regs.rip, 16);
+		if (!code || log_level < LOG_DEBUG)
+			continue;
+		for (k = 0; k < 16; k++)
+			snprintf(hex + 3 * k, 4, "%02x ", code[k]);
+		pr_debug("vcpu%d code at rip: %s", i, hex);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct kvm_config cfg;
 	struct options o;
 	struct kvm kvm;
 	cJSON *report;
-	uint64_t entry = 0;
 	int i, ret;
 
 	log_prog = "vioscope-vmm";
 	parse_options(argc, argv, &o);
 	cfg = (struct kvm_config){ .ram_size = o.mem, .nr_cpus = o.cpus, .console = o.console };
 
-	if (kvm__init(&kvm, &cfg))
-		return 1;
-	kvm.results = results__new();
-	kvm.evloop = evloop__new();
-	if (!kvm.results || !kvm.evloop || evloop__start(kvm.evloop))
-		die("cannot start the event loop");
-	if (pci__host_register(&kvm.pci) || !device__create(&kvm, "uart", NULL))
-		die("cannot create the core devices");
-	if (!o.kernel && (!device__create(&kvm, "vioctl", NULL) ||
-			  !device__create(&kvm, "bench", NULL)))
-		die("cannot create the probe-guest devices");
+	ret = kvm__init(&kvm, &cfg);
+	if (!ret)
+		ret = vm__build(&kvm, &o);
+	for (i = 0; !ret && i < kvm.nr_cpus; i++) {
+		ret = kvm_cpu__start(kvm.cpus[i]);
+		if (ret) {
+			pr_err("cannot start vcpu%d: %s", i, strerror(-ret));
+			kvm__request_stop(&kvm, VMM_EXIT_VM_FAILED, "vCPU start failed");
+			while (i--)
+				kvm_cpu__stop(kvm.cpus[i]);
+		}
+	}
+	if (ret) {
+		vm__teardown(&kvm);
+		return VMM_EXIT_USAGE;
+	}
 
-	/* The vCPUs exist before loading so that tsc_khz is known to the guest. */
-	ret = create_vcpus(&kvm, &o);
-	if (ret)
-		die("cannot create vCPUs: %s", strerror(-ret));
-	ret = o.kernel ? bzimage__load(&kvm, o.kernel, o.initrd,
-				       o.cmdline ? o.cmdline : DEFAULT_CMDLINE, &entry)
-		       : load_elf_guest(&kvm, &o, &entry);
-	if (ret)
-		return 1;
-	ret = setup_vcpus(&kvm, &o, entry);
-	if (ret)
-		die("cannot set up vCPUs: %s", strerror(-ret));
-
-	for (i = 0; i < kvm.nr_cpus; i++)
-		if (kvm_cpu__start(kvm.cpus[i]))
-			die("cannot start vcpu%d", i);
 	wait_for_stop(&kvm, o.timeout_s);
 	for (i = 0; i < kvm.nr_cpus; i++)
 		kvm_cpu__stop(kvm.cpus[i]);
@@ -385,6 +447,8 @@ int main(int argc, char **argv)
 		pr_err("%s", kvm.stop_reason);
 	else
 		pr_debug("%s", kvm.stop_reason);
+	if (kvm.exit_status == VMM_EXIT_TIMEOUT)
+		report_vcpu_positions(&kvm);
 	report = build_report(&kvm, &o);
 	results__print(cJSON_GetObjectItem(report, "results"), stdout);
 	if (o.json && write_json(report, o.json))
@@ -392,12 +456,6 @@ int main(int argc, char **argv)
 	cJSON_Delete(report);
 
 	ret = kvm.exit_status;
-	device__destroy_all(&kvm);
-	for (i = 0; i < kvm.nr_cpus; i++)
-		kvm_cpu__destroy(kvm.cpus[i]);
-	free(kvm.cpus);
-	evloop__free(kvm.evloop);
-	results__free(kvm.results);
-	kvm__exit(&kvm);
+	vm__teardown(&kvm);
 	return ret;
 }

@@ -169,7 +169,7 @@ static void kvm_cpu__fatal(struct kvm_cpu *cpu, const char *what)
 	if (__kvm_ioctl(cpu->fd, KVM_GET_REGS, &regs) == 0)
 		pr_err("vcpu%d: %s at rip %#llx", cpu->id, what, (unsigned long long)regs.rip);
 	snprintf(reason, sizeof(reason), "vcpu%d: %s", cpu->id, what);
-	kvm__request_stop(cpu->kvm, 2, reason);
+	kvm__request_stop(cpu->kvm, VMM_EXIT_VM_FAILED, reason);
 }
 
 /* Returns false when the vCPU must stop. */

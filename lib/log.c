@@ -14,7 +14,8 @@ static const char *const level_names[] = {
 	[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
-static void log__vprint(int level, const char *fmt, va_list ap)
+static __attribute__((format(printf, 2, 0))) void log__vprint(int level, const char *fmt,
+							     va_list ap)
 {
 	char line[1024];
 
