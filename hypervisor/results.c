@@ -30,6 +30,10 @@ static const char *const status_names[] = {
 	[VIO_ERR_TIMEOUT] = "interrupt timeout", [VIO_ERR_EXCEPTION] = "guest exception",
 };
 
+static const char *const space_names[] = {
+	[VIO_SPACE_PIO] = "pio", [VIO_SPACE_MMIO] = "mmio", [VIO_SPACE_NONE] = "none",
+};
+
 static const char *const irq_mode_names[] = {
 	[VIO_IRQ_NONE] = "none", [VIO_IRQ_MSIX] = "msix", [VIO_IRQ_POLL] = "poll",
 };
@@ -234,6 +238,7 @@ cJSON *results__to_json(struct kvm *kvm)
 		cJSON_AddStringToObject(o, "kind", NAME_OR(kind_names, rec->kind, "unknown"));
 		cJSON_AddStringToObject(o, "status", NAME_OR(status_names, rec->status, "error"));
 		cJSON_AddNumberToObject(o, "ops", (double)rec->ops);
+		cJSON_AddStringToObject(o, "space", NAME_OR(space_names, rec->space, "?"));
 		cJSON_AddStringToObject(o, "irq_mode", NAME_OR(irq_mode_names, rec->irq_mode, "?"));
 		cJSON_AddStringToObject(o, "metric", "latency_per_op");
 		cJSON_AddStringToObject(o, "unit", "ns");
@@ -283,10 +288,17 @@ void results__print(cJSON *records, FILE *f)
 	cJSON_ArrayForEach(r, records) {
 		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(r, "kind"));
 		const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(r, "status"));
+		const char *space = cJSON_GetStringValue(cJSON_GetObjectItem(r, "space"));
 		double raw = num(r, "raw_baseline", "ns", "p50");
+		char label[32];
 
-		fprintf(f, "micro %-10s %7.0f ops  p50 %8.2f us  p99 %8.2f us  mean %8.2f us",
-			kind, num(r, "ops", NULL, NULL),
+		/* The doorbell kinds can target either space: say which. */
+		if (!strcmp(kind, "ioeventfd") || !strcmp(kind, "irq"))
+			snprintf(label, sizeof(label), "%s/%s", kind, space);
+		else
+			snprintf(label, sizeof(label), "%s", kind);
+		fprintf(f, "micro %-14s %7.0f ops  p50 %8.2f us  p99 %8.2f us  mean %8.2f us",
+			label, num(r, "ops", NULL, NULL),
 			num(r, "per_op", "ns", "p50") / 1e3, num(r, "per_op", "ns", "p99") / 1e3,
 			num(r, "per_op", "ns", "mean") / 1e3);
 		if (!isnan(raw))

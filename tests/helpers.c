@@ -132,6 +132,26 @@ int test_run(char *const argv[], char **out, char **err)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int test_run_vmm(const char *const args[], char **out, char **err, cJSON **json)
+{
+	char path[] = "/tmp/vioscope-test-XXXXXX";
+	char *argv[64];
+	int n = 0, rc, fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	argv[n++] = (char *)test_bin("vioscope-vmm");
+	while (*args && n < 60)
+		argv[n++] = (char *)*args++;
+	argv[n++] = "--json";
+	argv[n++] = path;
+	argv[n] = NULL;
+	rc = test_run(argv, out, err);
+	*json = test_read_json(path);
+	unlink(path);
+	return rc;
+}
+
 cJSON *test_read_json(const char *path)
 {
 	FILE *f = fopen(path, "r");

@@ -17,6 +17,9 @@ void test_require_kvm(void);
 /* Runs argv, captures stdout and stderr (each up to a few MiB). Returns the
  * exit status, or 128 + signal. */
 int test_run(char *const argv[], char **out, char **err);
+/* Runs bin/vioscope-vmm with args (NULL-terminated) plus --json to a
+ * temporary file; *json is the parsed file or NULL. Returns the status. */
+int test_run_vmm(const char *const args[], char **out, char **err, struct cJSON **json);
 /* Reads and parses a JSON file (NULL on error). */
 struct cJSON *test_read_json(const char *path);
 /* Number at a dotted path like "results.0.per_op.ns.p50"; NAN if absent. */

@@ -63,6 +63,12 @@ enum vio_irq_mode {
 	VIO_IRQ_POLL = 2,		/* no interrupt: poll the device status register */
 };
 
+enum vio_space {
+	VIO_SPACE_PIO = 0,
+	VIO_SPACE_MMIO = 1,
+	VIO_SPACE_NONE = 2,
+};
+
 #define VIO_RESULT_MAGIC	0x53455256U	/* "VRES" */
 
 /* One sample array: TSC cycles per operation. */
@@ -76,6 +82,8 @@ struct vio_result {
 	uint32_t kind;			/* enum vio_micro_kind */
 	uint32_t status;		/* 0 = ok, else a VIO_ERR_* code */
 	uint32_t irq_mode;		/* enum vio_irq_mode */
+	uint32_t space;			/* enum vio_space: what the op writes */
+	uint32_t reserved;
 	uint64_t ops;			/* operations requested */
 	uint64_t tsc_start;
 	uint64_t tsc_end;

@@ -34,7 +34,7 @@ static volatile int irq_seen;
 static volatile uint64_t irq_tsc;
 static volatile unsigned int watchdog_ticks;
 
-enum space { SPACE_PIO, SPACE_MMIO, SPACE_NONE };
+enum space { SPACE_PIO = VIO_SPACE_PIO, SPACE_MMIO = VIO_SPACE_MMIO, SPACE_NONE = VIO_SPACE_NONE };
 
 struct micro {
 	int kind;
@@ -313,6 +313,7 @@ int micro_run(const char *args, const struct vio_boot_info *bi)
 	result.tsc_end = rdtsc();
 	result.status = (uint32_t)status;
 	result.irq_mode = (uint32_t)m.irq_mode;
+	result.space = (uint32_t)m.space;
 	result.ops = m.count;
 	result.measured = (struct vio_samples){ (uint64_t)meas, m.count };
 	if (raw)

@@ -13,19 +13,15 @@
 
 static cJSON *run_micro(const char *workload)
 {
-	char json[] = "/tmp/vioscope-micro-XXXXXX";
 	char *out, *err;
 	cJSON *j;
-	int rc, fd = mkstemp(json);
+	int rc;
 
-	close(fd);
-	rc = test_run((char *[]){ (char *)test_bin("vioscope-vmm"), "--workload",
-				  (char *)workload, "--json", json, "--quiet", NULL }, &out, &err);
+	rc = test_run_vmm((const char *[]){ "--workload", workload, "--quiet", NULL },
+			  &out, &err, &j);
 	cr_assert_eq(rc, 0, "%s: exit %d\nstdout: %s\nstderr: %s", workload, rc, out, err);
 	cr_assert_not_null(strstr(out, "micro "), "summary line printed: %s", out);
-	j = test_read_json(json);
 	cr_assert_not_null(j, "%s: no JSON", workload);
-	unlink(json);
 	free(out);
 	free(err);
 	return j;

@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/helpers.h"
@@ -142,45 +145,36 @@ Test(vmm_guest, unknown_workload_fails_cleanly)
 
 Test(vmm_guest, unmapped_accesses_are_counted_and_rate_limited)
 {
-	char json[] = "/tmp/vioscope-poke-XXXXXX";
 	char *out, *err;
 	cJSON *j;
-	int rc, fd = mkstemp(json);
+	int rc;
 
 	test_require_kvm();
-	close(fd);
-	rc = test_run((char *[]){ (char *)test_bin("vioscope-vmm"), "--workload", "poke count=500",
-				  "--json", json, NULL }, &out, &err);
+	rc = test_run_vmm((const char *[]){ "--workload", "poke count=500", NULL }, &out, &err, &j);
 	cr_assert_eq(rc, 0, "stderr: %s", err);
 	cr_assert_not_null(strstr(out, "2000 accesses, 0 reads not all-ones"), "%s", out);
-	/* 4 call sites x 10 first warnings, + the end-of-run total. */
-	cr_assert_leq(test_count_lines(err), 4 * 10 + 1, "%s", err);
-	j = test_read_json(json);
+	/* Two sites (PIO, MMIO) log their first 10 each, + the end-of-run total. */
+	cr_assert_leq(test_count_lines(err), 2 * 10 + 1, "%s", err);
 	cr_assert_not_null(j);
 	cr_assert_eq(test_json_num(j, "exits.unmapped_pio"), 1000);
 	cr_assert_eq(test_json_num(j, "exits.unmapped_mmio"), 1000);
 	cJSON_Delete(j);
-	unlink(json);
 	free(out);
 	free(err);
 }
 
 Test(vmm_guest, boots_with_several_vcpus_and_reports_the_environment)
 {
-	char json[] = "/tmp/vioscope-env-XXXXXX";
 	char *out, *err;
 	const char *kind;
 	cJSON *j;
-	int rc, fd = mkstemp(json);
+	int rc;
 
 	test_require_kvm();
-	close(fd);
-	rc = test_run((char *[]){ (char *)test_bin("vioscope-vmm"), "--cpus", "2", "--mem", "64M",
-				  "--json", json, NULL }, &out, &err);
+	rc = test_run_vmm((const char *[]){ "--cpus", "2", "--mem", "64M", NULL }, &out, &err, &j);
 	cr_assert_eq(rc, 0, "stderr: %s", err);
 	cr_assert_not_null(strstr(out, "cpu 0 of 2, 64 MiB"), "%s", out);
 	cr_assert_not_null(strstr(out, "1234:7105"), "bench device enumerated: %s", out);
-	j = test_read_json(json);
 	cr_assert_not_null(j);
 	kind = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "environment"),
 							"kvm_kind"));
@@ -190,31 +184,60 @@ Test(vmm_guest, boots_with_several_vcpus_and_reports_the_environment)
 	cr_assert_eq(test_json_num(j, "vm.cpus"), 2);
 	cr_assert_gt(test_json_num(j, "vm.tsc_khz"), 0);
 	cJSON_Delete(j);
-	unlink(json);
 	free(out);
 	free(err);
 }
 
 Test(vmm_guest, timeout_stops_a_guest_and_keeps_the_json)
 {
-	char json[] = "/tmp/vioscope-timeout-XXXXXX";
 	char *out, *err;
 	cJSON *j;
-	int rc, fd = mkstemp(json);
+	int rc;
 
 	test_require_kvm();
-	close(fd);
 	/* 200k unmapped accesses take far longer than one second here. */
-	rc = test_run((char *[]){ (char *)test_bin("vioscope-vmm"), "--workload",
-				  "poke count=200000", "--timeout", "1", "--json", json, NULL },
-		      &out, &err);
+	rc = test_run_vmm((const char *[]){ "--workload", "poke count=200000", "--timeout", "1",
+					    NULL }, &out, &err, &j);
 	cr_assert_eq(rc, 3, "timeout status, got %d: %s", rc, err);
 	cr_assert_not_null(strstr(err, "timeout"), "%s", err);
-	j = test_read_json(json);
+	cr_assert_not_null(strstr(err, "vcpu0 stopped at rip"), "%s", err);
 	cr_assert_not_null(j, "the JSON is still written");
 	cr_assert_gt(test_json_num(j, "exits.unmapped_pio"), 0);
 	cJSON_Delete(j);
-	unlink(json);
 	free(out);
 	free(err);
+}
+
+Test(vmm_guest, sigint_stops_cleanly_and_keeps_what_was_recorded)
+{
+	char json[] = "/tmp/vioscope-sigint-XXXXXX";
+	int status, fd = mkstemp(json);
+	cJSON *j;
+	pid_t pid;
+
+	test_require_kvm();
+	close(fd);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(test_bin("vioscope-vmm"), "vioscope-vmm", "--workload",
+		      "micro kind=pio count=500; poke count=1000000", "--json", json, NULL);
+		_exit(127);
+	}
+	/* Wait until the micro record is in, then interrupt the poke. */
+	usleep(1500 * 1000);
+	kill(pid, SIGINT);
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status), "exited, not killed");
+	cr_assert_eq(WEXITSTATUS(status), 128 + SIGINT);
+	j = test_read_json(json);
+	cr_assert_not_null(j, "JSON written after SIGINT");
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "stop_reason")),
+			 "interrupted by a signal");
+	cr_assert_eq(test_json_num(j, "results.0.ops"), 500, "the finished record is kept");
+	cJSON_Delete(j);
+	unlink(json);
 }
