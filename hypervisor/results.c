@@ -240,6 +240,8 @@ cJSON *results__to_json(struct kvm *kvm)
 		cJSON_AddNumberToObject(o, "ops", (double)rec->ops);
 		cJSON_AddStringToObject(o, "space", NAME_OR(space_names, rec->space, "?"));
 		cJSON_AddStringToObject(o, "irq_mode", NAME_OR(irq_mode_names, rec->irq_mode, "?"));
+		if (rec->kind == VIO_MICRO_IRQ)
+			cJSON_AddStringToObject(o, "via", rec->via == VIO_VIA_VCPU ? "vcpu" : "evloop");
 		cJSON_AddStringToObject(o, "metric", "latency_per_op");
 		cJSON_AddStringToObject(o, "unit", "ns");
 		cJSON_AddStringToObject(o, "direction", "lower_is_better");
@@ -293,7 +295,10 @@ void results__print(cJSON *records, FILE *f)
 		char label[32];
 
 		/* The doorbell kinds can target either space: say which. */
-		if (!strcmp(kind, "ioeventfd") || !strcmp(kind, "irq"))
+		if (!strcmp(kind, "irq"))
+			snprintf(label, sizeof(label), "%s/%s/%s", kind, space,
+				 cJSON_GetStringValue(cJSON_GetObjectItem(r, "via")));
+		else if (!strcmp(kind, "ioeventfd"))
 			snprintf(label, sizeof(label), "%s/%s", kind, space);
 		else
 			snprintf(label, sizeof(label), "%s", kind);

@@ -69,6 +69,11 @@ enum vio_space {
 	VIO_SPACE_NONE = 2,
 };
 
+enum vio_via {
+	VIO_VIA_EVLOOP = 0,		/* ioeventfd -> event loop thread -> irqfd */
+	VIO_VIA_VCPU = 1,		/* trapped write -> the vCPU thread -> irqfd */
+};
+
 #define VIO_RESULT_MAGIC	0x53455256U	/* "VRES" */
 
 /* One sample array: TSC cycles per operation. */
@@ -83,7 +88,7 @@ struct vio_result {
 	uint32_t status;		/* 0 = ok, else a VIO_ERR_* code */
 	uint32_t irq_mode;		/* enum vio_irq_mode */
 	uint32_t space;			/* enum vio_space: what the op writes */
-	uint32_t reserved;
+	uint32_t via;			/* enum vio_via: who answers an irq doorbell */
 	uint64_t ops;			/* operations requested */
 	uint64_t tsc_start;
 	uint64_t tsc_end;
@@ -119,11 +124,13 @@ enum vio_err {
 #define VIO_BENCH_PIO_REG	0x00	/* out32: trapped, handled by the device model */
 #define VIO_BENCH_PIO_KICK	0x04	/* out32: ioeventfd doorbell */
 #define VIO_BENCH_PIO_IRQ	0x08	/* out32: ioeventfd; the VMM answers with MSI-X vector 0 */
+#define VIO_BENCH_PIO_IRQ_SYNC	0x0c	/* out32: trapped; the vCPU thread raises vector 0 */
 
 /* MMIO BAR offsets */
 #define VIO_BENCH_MMIO_REG	0x000	/* write32: trapped, handled by the device model */
 #define VIO_BENCH_MMIO_KICK	0x004	/* write32: ioeventfd doorbell */
 #define VIO_BENCH_MMIO_IRQ	0x008	/* write32: ioeventfd; the VMM raises vector 0 */
 #define VIO_BENCH_MMIO_STATUS	0x00c	/* read32: bit 0 = interrupt pending; reading clears */
+#define VIO_BENCH_MMIO_IRQ_SYNC	0x010	/* write32: trapped; the vCPU thread raises vector 0 */
 
 #endif /* VIOSCOPE__GUEST_ABI_H */

@@ -8,6 +8,7 @@
  *   kind=mmio       write to a trapped register of the bench device
  *   kind=ioeventfd  write to a doorbell KVM turns into an eventfd signal
  *   kind=irq        doorbell -> VMM event loop -> irqfd -> MSI-X -> handler
+ *                   (via=vcpu: a trapped write, the vCPU thread sends the MSI)
  *   kind=pio-raw / mmio-raw   the same ops under the VMM's minimal KVM_RUN loop
  *   kind=null       nothing between the two rdtsc: the cost of timing an op
  *
@@ -27,7 +28,7 @@
 #define POLL_MAX	1000000u
 #define TIMER_SAMPLES	1000	/* null ops timed before each benchmark */
 
-static const char *const micro_args[] = { "kind", "count", "irq", "space", NULL };
+static const char *const micro_args[] = { "kind", "count", "irq", "space", "via", NULL };
 
 static struct vio_result result;
 static volatile int irq_seen;
@@ -43,6 +44,7 @@ struct micro {
 	struct pci_dev dev;
 	uint64_t addr;		/* register or doorbell the op writes */
 	int irq_mode;
+	int via;		/* enum vio_via, kind=irq only */
 };
 
 static void on_msix(uint8_t vector)
@@ -176,6 +178,19 @@ static int parse(const char *args, struct micro *m)
 		}
 	}
 	m->irq_mode = m->kind == VIO_MICRO_IRQ ? VIO_IRQ_MSIX : VIO_IRQ_NONE;
+	v = arg_get(args, "via", buf, sizeof(buf));
+	if (v) {
+		if (m->kind != VIO_MICRO_IRQ) {
+			printf("guest: micro: via= applies to kind=irq only\n");
+			return -1;
+		}
+		if (!strncmp(v, "evloop", 7)) m->via = VIO_VIA_EVLOOP;
+		else if (!strncmp(v, "vcpu", 5)) m->via = VIO_VIA_VCPU;
+		else {
+			printf("guest: micro: via must be evloop or vcpu\n");
+			return -1;
+		}
+	}
 	v = arg_get(args, "irq", buf, sizeof(buf));
 	if (v) {
 		if (m->kind != VIO_MICRO_IRQ) {
@@ -202,6 +217,9 @@ static uint64_t target(const struct micro *m)
 	case VIO_MICRO_IOEVENTFD:
 		return m->space == SPACE_PIO ? pio + VIO_BENCH_PIO_KICK : mmio + VIO_BENCH_MMIO_KICK;
 	default:
+		if (m->via == VIO_VIA_VCPU)
+			return m->space == SPACE_PIO ? pio + VIO_BENCH_PIO_IRQ_SYNC
+						     : mmio + VIO_BENCH_MMIO_IRQ_SYNC;
 		return m->space == SPACE_PIO ? pio + VIO_BENCH_PIO_IRQ : mmio + VIO_BENCH_MMIO_IRQ;
 	}
 }
@@ -314,6 +332,7 @@ int micro_run(const char *args, const struct vio_boot_info *bi)
 	result.status = (uint32_t)status;
 	result.irq_mode = (uint32_t)m.irq_mode;
 	result.space = (uint32_t)m.space;
+	result.via = (uint32_t)m.via;
 	result.ops = m.count;
 	result.measured = (struct vio_samples){ (uint64_t)meas, m.count };
 	if (raw)

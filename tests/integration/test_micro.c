@@ -110,6 +110,19 @@ Test(micro, irq_round_trip_through_irqfd_and_msix)
 	cJSON_Delete(j);
 }
 
+Test(micro, irq_raised_by_the_vcpu_thread)
+{
+	cJSON *j;
+
+	test_require_kvm();
+	j = run_micro("micro kind=irq via=vcpu count=300");
+	check_record(j, "irq", 300);
+	cr_assert_eq(test_json_num(j, "results.0.exits.irqs_injected"), 300);
+	cr_assert_eq(test_json_num(j, "results.0.exits.mmio"), 300, "the doorbell traps");
+	cr_assert_eq(test_json_num(j, "results.0.exits.ioeventfd_signals"), 0);
+	cJSON_Delete(j);
+}
+
 Test(micro, irq_polling_fallback)
 {
 	cJSON *j;

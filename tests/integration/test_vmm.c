@@ -6,6 +6,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,6 +78,7 @@ Test(vmm_errors, missing_kvm_device_is_one_clear_line)
 
 Test(vmm_errors, kvm_permission_denied_is_one_clear_line)
 {
+	char dir[] = "/tmp/vioscope-nobody-XXXXXX", exe[64], cmd[256];
 	char *out, *err;
 	int rc;
 
@@ -85,8 +87,17 @@ Test(vmm_errors, kvm_permission_denied_is_one_clear_line)
 		cr_skip_test("needs root and setpriv");
 	}
 	test_require_kvm();
+	/* A copy in a world-readable place: the build tree may not be. */
+	cr_assert_not_null(mkdtemp(dir));
+	chmod(dir, 0755);
+	snprintf(exe, sizeof(exe), "%s/vioscope-vmm", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 755 '%s'", test_bin("vioscope-vmm"),
+		 exe, exe);
+	cr_assert_eq(system(cmd), 0);
 	rc = test_run((char *[]){ "/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-		"--clear-groups", (char *)test_bin("vioscope-vmm"), NULL }, &out, &err);
+		"--clear-groups", exe, NULL }, &out, &err);
+	unlink(exe);
+	rmdir(dir);
 	cr_assert_neq(rc, 0);
 	cr_assert_not_null(strstr(err, "permission denied"), "%s", err);
 	cr_assert_eq(test_count_lines(err), 1, "%s", err);
