@@ -73,8 +73,10 @@ static void bench__pio(void *opaque, uint64_t off, void *data, uint32_t len, boo
 	/* A doorbell write KVM did not match (other length) is served here. */
 	if (off == VIO_BENCH_PIO_KICK)
 		bench__kick(b, 1);
-	else if (off == VIO_BENCH_PIO_IRQ || off == VIO_BENCH_PIO_IRQ_SYNC)
+	else if (off == VIO_BENCH_PIO_IRQ)
 		bench__irq_kick(b, 1);
+	else if (off == VIO_BENCH_PIO_IRQ_SYNC)
+		bench__raise(b);
 	else
 		memcpy(&b->last_value, data, len < 4 ? len : 4);
 }
@@ -95,8 +97,10 @@ static void bench__mmio(void *opaque, uint64_t off, void *data, uint32_t len, bo
 	}
 	if (off == VIO_BENCH_MMIO_KICK)
 		bench__kick(b, 1);
-	else if (off == VIO_BENCH_MMIO_IRQ || off == VIO_BENCH_MMIO_IRQ_SYNC)
+	else if (off == VIO_BENCH_MMIO_IRQ)
 		bench__irq_kick(b, 1);
+	else if (off == VIO_BENCH_MMIO_IRQ_SYNC)
+		bench__raise(b);
 	else
 		memcpy(&b->last_value, data, len < 4 ? len : 4);
 }
