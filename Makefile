@@ -69,6 +69,7 @@ TEST_OBJS := \
 	tests/hypervisor/test_bzimage.o \
 	tests/hypervisor/test_elf.o \
 	tests/hypervisor/test_uart.o \
+	tests/hypervisor/test_results.o \
 	tests/analyzers/test_hist.o \
 	tests/probes/test_usdt.o \
 	tests/integration/test_vmm.o \
