@@ -103,7 +103,7 @@ VMM := $(BIN)/vioscope-vmm
 GUEST := $(BIN)/vioscope-guest.elf
 TESTS := $(BIN)/vioscope-tests
 
-.PHONY: all deps check check-slow demo bench clean FORCE
+.PHONY: all deps check check-slow demo bench fuzz clean FORCE
 all: $(VMM) $(GUEST) $(TESTS)
 
 deps:
@@ -162,6 +162,32 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)COUNT=$${COUNT:-50000} scripts/demo
+
+# make fuzz: libFuzzer + ASan/UBSan on the image loaders (FUZZ_SECONDS each).
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -I. -D_GNU_SOURCE
+FUZZERS := $(BIN)/fuzz-elf $(BIN)/fuzz-bzimage
+$(BIN)/fuzz-elf: tests/fuzz/fuzz_elf.c hypervisor/boot/elf.c
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^
+$(BIN)/fuzz-bzimage: tests/fuzz/fuzz_bzimage.c hypervisor/boot/bzimage.c hypervisor/boot/file.c \
+		     hypervisor/kvm.c hypervisor/irq.c hypervisor/pci.c hypervisor/bus.c lib/log.c
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^
+# Seeds: the probe guest for the ELF loader, Debian's kernel (if fetched) for bzImage.
+fuzz: deps $(FUZZERS) $(GUEST)
+	$(Q)mkdir -p $(OUT)/fuzz/elf $(OUT)/fuzz/bzimage
+	$(Q)cp $(GUEST) $(OUT)/fuzz/elf/seed
+	$(Q)if ls .cache/kernel/boot/vmlinuz-* >/dev/null 2>&1; then \
+		head -c 131072 $$(ls .cache/kernel/boot/vmlinuz-* | head -1) > $(OUT)/fuzz/bzimage/seed; fi
+	$(Q)set -e; for t in elf bzimage; do \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		$(BIN)/fuzz-$$t $(OUT)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=131072 \
+			> $(OUT)/fuzz/$$t.log 2>&1 || { tail -40 $(OUT)/fuzz/$$t.log; exit 1; }; \
+		tail -1 $(OUT)/fuzz/$$t.log; \
+	done
 
 clean:
 	$(call msg,CLEAN,)
