@@ -55,7 +55,9 @@ VMM_CORE_OBJS := \
 	hypervisor/boot/x86.o \
 	hypervisor/boot/file.o \
 	hypervisor/boot/elf.o \
+	hypervisor/boot/linux.o \
 	hypervisor/boot/bzimage.o \
+	hypervisor/boot/vmlinux.o \
 	hypervisor/devices/uart.o \
 	hypervisor/devices/vioctl.o \
 	hypervisor/devices/bench.o
@@ -171,7 +173,8 @@ $(BIN)/fuzz-elf: tests/fuzz/fuzz_elf.c hypervisor/boot/elf.c
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^
-$(BIN)/fuzz-bzimage: tests/fuzz/fuzz_bzimage.c hypervisor/boot/bzimage.c hypervisor/boot/file.c \
+$(BIN)/fuzz-bzimage: tests/fuzz/fuzz_bzimage.c hypervisor/boot/bzimage.c hypervisor/boot/linux.c \
+		     hypervisor/boot/file.c \
 		     hypervisor/kvm.c hypervisor/irq.c hypervisor/pci.c hypervisor/bus.c lib/log.c
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)

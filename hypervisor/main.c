@@ -51,7 +51,7 @@ static void usage(FILE *f)
 "usage: vioscope-vmm [options]\n"
 "  --guest probe|FILE   run the probe guest (default) or another ELF64 guest\n"
 "  --workload TEXT      workload for the probe guest, e.g. \"micro kind=pio count=20000\"\n"
-"  --kernel FILE        boot a Linux bzImage (64-bit boot protocol 2.12+)\n"
+"  --kernel FILE        boot Linux: a bzImage (boot protocol 2.12+) or a vmlinux ELF\n"
 "  --initrd FILE        initramfs for --kernel\n"
 "  --cmdline TEXT       kernel command line (default \"" DEFAULT_CMDLINE "\")\n"
 "  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M, at most 3G)\n"
@@ -356,9 +356,14 @@ static int vm__build(struct kvm *kvm, const struct options *o)
 		pr_err("cannot create vCPUs: %s", strerror(-ret));
 		return ret;
 	}
-	ret = o->kernel ? bzimage__load(kvm, o->kernel, o->initrd,
-					o->cmdline ? o->cmdline : DEFAULT_CMDLINE, &entry)
-			: load_elf_guest(kvm, o, &entry);
+	if (!o->kernel)
+		ret = load_elf_guest(kvm, o, &entry);
+	else if (loader__is_elf(o->kernel))
+		ret = vmlinux__load(kvm, o->kernel, o->initrd,
+				    o->cmdline ? o->cmdline : DEFAULT_CMDLINE, &entry);
+	else
+		ret = bzimage__load(kvm, o->kernel, o->initrd,
+				    o->cmdline ? o->cmdline : DEFAULT_CMDLINE, &entry);
 	if (ret)
 		return ret;
 	ret = setup_vcpus(kvm, o, entry);

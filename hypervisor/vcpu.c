@@ -161,14 +161,17 @@ static int kvm_cpu__raw_loop(struct kvm_cpu *cpu)
 	return ret < 0 ? -errno : 0;
 }
 
+/* The stop reason names the vCPU and where it was; main logs it once. */
 static void kvm_cpu__fatal(struct kvm_cpu *cpu, const char *what)
 {
 	struct kvm_regs regs;
 	char reason[128];
 
 	if (__kvm_ioctl(cpu->fd, KVM_GET_REGS, &regs) == 0)
-		pr_err("vcpu%d: %s at rip %#llx", cpu->id, what, (unsigned long long)regs.rip);
-	snprintf(reason, sizeof(reason), "vcpu%d: %s", cpu->id, what);
+		snprintf(reason, sizeof(reason), "vcpu%d: %s at rip %#llx", cpu->id, what,
+			 (unsigned long long)regs.rip);
+	else
+		snprintf(reason, sizeof(reason), "vcpu%d: %s", cpu->id, what);
 	kvm__request_stop(cpu->kvm, VMM_EXIT_VM_FAILED, reason);
 }
 

@@ -45,3 +45,16 @@ out:
 	close(fd);
 	return ret;
 }
+
+int loader__is_elf(const char *path)
+{
+	unsigned char magic[4];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return 0;
+	ok = read(fd, magic, 4) == 4 && magic[0] == 0x7f && magic[1] == 'E' &&
+	     magic[2] == 'L' && magic[3] == 'F';
+	close(fd);
+	return ok;
+}

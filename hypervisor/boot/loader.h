@@ -36,13 +36,24 @@ struct bzimage_info {
 
 int bzimage__parse(const uint8_t *img, size_t size, struct bzimage_info *info,
 		   const char **why);
-/* Fills the zero page: setup header from the image, loader fields, e820. */
+/* Fills the zero page: the setup header from the image (or, with img NULL,
+ * the fields a headerless vmlinux needs), loader fields, e820. */
 int boot_params__build(struct boot_params *bp, const uint8_t *img,
 		       const struct bzimage_info *info, uint64_t ram_size,
 		       uint64_t cmdline_gpa, uint32_t cmdline_len,
 		       uint64_t initrd_gpa, uint32_t initrd_size);
-/* Loads kernel (and initrd, cmdline) into the VM; *entry is the 64-bit entry. */
+/* Places initrd, command line and zero page for a kernel described by info
+ * (img: its bzImage, or NULL). Errors are reported. */
+int linux__setup(struct kvm *kvm, const uint8_t *img, const struct bzimage_info *info,
+		 const char *initrd, const char *cmdline);
+/* Loads a bzImage (and initrd, cmdline); *entry is the 64-bit entry. */
 int bzimage__load(struct kvm *kvm, const char *kernel, const char *initrd,
 		  const char *cmdline, uint64_t *entry);
+/* Loads an uncompressed vmlinux ELF at its physical addresses, entered at
+ * startup_64 with the same zero page: no decompressor runs in the guest. */
+int vmlinux__load(struct kvm *kvm, const char *kernel, const char *initrd,
+		  const char *cmdline, uint64_t *entry);
+/* True when the file starts with the ELF magic. */
+int loader__is_elf(const char *path);
 
 #endif /* VIOSCOPE__BOOT_LOADER_H */

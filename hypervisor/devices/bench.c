@@ -9,6 +9,7 @@
  */
 #include <cJSON.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sdt.h>
@@ -27,6 +28,7 @@ struct bench {
 	struct msix msix;
 	struct ioeventfd pio_kick, pio_irq, mmio_kick, mmio_irq;
 	uint32_t status;	/* bit 0: an interrupt request is pending */
+	pthread_mutex_t raise_lock;	/* an interrupt and its count are one step */
 	uint32_t last_value;
 	struct metric_counter *pio_exits, *mmio_exits, *kicks, *irq_kicks, *irqs_sent,
 		*irqs_held;
@@ -36,6 +38,7 @@ static void bench__raise(struct bench *b)
 {
 	int ret;
 
+	pthread_mutex_lock(&b->raise_lock);
 	__atomic_or_fetch(&b->status, 1, __ATOMIC_RELEASE);
 	ret = msix__notify(&b->msix, 0);
 	DTRACE_PROBE2(vioscope, bench_irq, b->pci.slot, ret);
@@ -43,6 +46,7 @@ static void bench__raise(struct bench *b)
 		counter__inc(b->irqs_sent);
 	else
 		counter__inc(b->irqs_held);	/* polling guest, or vector masked */
+	pthread_mutex_unlock(&b->raise_lock);
 }
 
 static void bench__kick(void *opaque, uint64_t count)
@@ -123,6 +127,7 @@ static int bench__init(struct kvm *kvm, struct device *dev, const char *args)
 		return -ENOMEM;
 	b->dev = dev;
 	dev->priv = b;
+	pthread_mutex_init(&b->raise_lock, NULL);
 	b->pio_exits = metrics__counter(&dev->metrics, "pio_exits");
 	b->mmio_exits = metrics__counter(&dev->metrics, "mmio_exits");
 	b->kicks = metrics__counter(&dev->metrics, "ioeventfd_kicks");
@@ -180,13 +185,19 @@ static void bench__exit(struct device *dev)
 	free(b);
 }
 
-/* Only the counting doorbells: flushing an IRQ doorbell would inject. */
+/*
+ * Only the counting doorbells are flushed (flushing an IRQ doorbell would
+ * inject). The guest may see an interrupt before the thread that sent it
+ * has counted it: taking raise_lock waits for that count.
+ */
 static void bench__sync(struct device *dev)
 {
 	struct bench *b = dev->priv;
 
 	ioeventfd__flush(&b->pio_kick);
 	ioeventfd__flush(&b->mmio_kick);
+	pthread_mutex_lock(&b->raise_lock);
+	pthread_mutex_unlock(&b->raise_lock);
 }
 
 static void bench__to_json(struct device *dev, struct cJSON *obj)

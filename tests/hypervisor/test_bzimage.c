@@ -160,3 +160,22 @@ Test(boot_params, rejects_long_cmdline_and_small_ram)
 	free(bp);
 	free(img);
 }
+
+Test(boot_params, headerless_vmlinux_gets_a_synthesized_header)
+{
+	struct boot_params *bp = calloc(1, sizeof(*bp));
+	struct bzimage_info info = {
+		.version = 0x020c, .init_size = 0x4000000, .cmdline_size = 2047,
+	};
+
+	cr_assert_eq(boot_params__build(bp, NULL, &info, 512u << 20, BZ_CMDLINE_GPA, 30, 0, 0), 0);
+	cr_assert_eq(bp->hdr.boot_flag, 0xaa55);
+	cr_assert_eq(bp->hdr.header, 0x53726448);
+	cr_assert_eq(bp->hdr.version, 0x020c);
+	cr_assert_eq(bp->hdr.cmdline_size, 2047);
+	cr_assert_eq(bp->hdr.kernel_alignment, 0x1000000);
+	cr_assert_eq(bp->hdr.cmd_line_ptr, BZ_CMDLINE_GPA);
+	cr_assert_eq(bp->hdr.ramdisk_size, 0);
+	cr_assert_eq(bp->e820_entries, 4);
+	free(bp);
+}
