@@ -163,7 +163,7 @@ demo: deps
 # make bench: the exit microbenchmarks with larger counts.
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)COUNT=$${COUNT:-50000} scripts/demo
+	$(Q)scripts/bench
 
 # make fuzz: libFuzzer + ASan/UBSan on the image loaders (FUZZ_SECONDS each).
 FUZZ_SECONDS ?= 60
