@@ -87,6 +87,19 @@ int micro_run(const char *args, const struct vio_boot_info *bi);
 int poke_run(const char *args);
 /* Looks up key=value in a space-separated argument string. */
 const char *arg_get(const char *args, const char *key, char *buf, size_t len);
-int arg_check(const char *args, const char *const *known);
+/* The helpers below print "guest: <who>: ..." for bad input. 0 = all keys
+ * known; -1 otherwise. */
+int arg_check(const char *who, const char *args, const char *const *known);
+struct arg_choice {
+	const char *name;
+	int value;
+};
+/* key=name from choices (NULL-name terminated) into *out: 1 set, 0 absent,
+ * -1 not one of them. */
+int arg_choose(const char *who, const char *args, const char *key,
+	       const struct arg_choice *choices, int *out);
+/* key=N in [lo, hi] into *out: 1 set, 0 absent, -1 invalid. */
+int arg_u64(const char *who, const char *args, const char *key, uint64_t lo, uint64_t hi,
+	    uint64_t *out);
 
 #endif /* VIOSCOPE__GUEST_H */

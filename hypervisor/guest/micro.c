@@ -39,7 +39,7 @@ enum space { SPACE_PIO = VIO_SPACE_PIO, SPACE_MMIO = VIO_SPACE_MMIO, SPACE_NONE 
 
 struct micro {
 	int kind;
-	enum space space;
+	int space;		/* enum space */
 	uint64_t count;
 	struct pci_dev dev;
 	uint64_t addr;		/* register or doorbell the op writes */
@@ -130,79 +130,50 @@ static int irq_op(const struct micro *m, uint64_t *sample)
 	return 0;
 }
 
+static const struct arg_choice kinds[] = {
+	{ "pio", VIO_MICRO_PIO }, { "mmio", VIO_MICRO_MMIO },
+	{ "ioeventfd", VIO_MICRO_IOEVENTFD }, { "irq", VIO_MICRO_IRQ },
+	{ "pio-raw", VIO_MICRO_PIO_RAW }, { "mmio-raw", VIO_MICRO_MMIO_RAW },
+	{ "null", VIO_MICRO_NULL }, { 0 },
+};
+static const struct arg_choice spaces[] = { { "pio", SPACE_PIO }, { "mmio", SPACE_MMIO }, { 0 } };
+static const struct arg_choice vias[] = {
+	{ "evloop", VIO_VIA_EVLOOP }, { "vcpu", VIO_VIA_VCPU }, { 0 },
+};
+static const struct arg_choice irq_modes[] = {
+	{ "msix", VIO_IRQ_MSIX }, { "poll", VIO_IRQ_POLL }, { 0 },
+};
+
 static int parse(const char *args, struct micro *m)
 {
-	char buf[24];
-	const char *v;
+	int is_irq, set_space, set_via, set_irq, set_kind;
 
-	if (arg_check(args, micro_args))
+	if (arg_check("micro", args, micro_args))
+		return -1;
+	set_kind = arg_choose("micro", args, "kind", kinds, &m->kind);
+	if (set_kind == 0)
+		printf("guest: micro: kind= is required\n");
+	if (set_kind != 1)
 		return -1;
 	m->count = 10000;
-	v = arg_get(args, "kind", buf, sizeof(buf));
-	if (!v) {
-		printf("guest: micro: kind= is required (pio, mmio, ioeventfd, irq, pio-raw, mmio-raw, null)\n");
+	if (arg_u64("micro", args, "count", 1, 1u << 22, &m->count) < 0)
+		return -1;
+	is_irq = m->kind == VIO_MICRO_IRQ;
+	m->space = (m->kind == VIO_MICRO_MMIO || m->kind == VIO_MICRO_MMIO_RAW || is_irq) ?
+		   SPACE_MMIO : m->kind == VIO_MICRO_NULL ? SPACE_NONE : SPACE_PIO;
+	m->irq_mode = is_irq ? VIO_IRQ_MSIX : VIO_IRQ_NONE;
+	set_space = arg_choose("micro", args, "space", spaces, &m->space);
+	set_via = arg_choose("micro", args, "via", vias, &m->via);
+	set_irq = arg_choose("micro", args, "irq", irq_modes, &m->irq_mode);
+	if (set_space < 0 || set_via < 0 || set_irq < 0)
+		return -1;
+	if (set_space && m->kind != VIO_MICRO_IOEVENTFD && !is_irq) {
+		printf("guest: micro: space= applies to kind=ioeventfd and irq only\n");
 		return -1;
 	}
-	if (!strncmp(v, "pio", 4)) m->kind = VIO_MICRO_PIO;
-	else if (!strncmp(v, "mmio", 5)) m->kind = VIO_MICRO_MMIO;
-	else if (!strncmp(v, "ioeventfd", 10)) m->kind = VIO_MICRO_IOEVENTFD;
-	else if (!strncmp(v, "irq", 4)) m->kind = VIO_MICRO_IRQ;
-	else if (!strncmp(v, "pio-raw", 8)) m->kind = VIO_MICRO_PIO_RAW;
-	else if (!strncmp(v, "mmio-raw", 9)) m->kind = VIO_MICRO_MMIO_RAW;
-	else if (!strncmp(v, "null", 5)) m->kind = VIO_MICRO_NULL;
-	else {
-		printf("guest: micro: unknown kind '%s'\n", v);
+	if ((set_via || set_irq) && !is_irq) {
+		printf("guest: micro: via= and irq= apply to kind=irq only\n");
 		return -1;
-	}
-	v = arg_get(args, "count", buf, sizeof(buf));
-	if (v && (!parse_u64(v, &m->count) || *parse_u64(v, &m->count) || !m->count ||
-		  m->count > (1u << 22))) {
-		printf("guest: micro: count must be 1..4194304\n");
-		return -1;
-	}
-	m->space = (m->kind == VIO_MICRO_MMIO || m->kind == VIO_MICRO_MMIO_RAW ||
-		    m->kind == VIO_MICRO_IRQ) ? SPACE_MMIO : SPACE_PIO;
-	if (m->kind == VIO_MICRO_NULL)
-		m->space = SPACE_NONE;
-	v = arg_get(args, "space", buf, sizeof(buf));
-	if (v) {
-		if (m->kind != VIO_MICRO_IOEVENTFD && m->kind != VIO_MICRO_IRQ) {
-			printf("guest: micro: space= applies to kind=ioeventfd and irq only\n");
-			return -1;
-		}
-		if (!strncmp(v, "pio", 4)) m->space = SPACE_PIO;
-		else if (!strncmp(v, "mmio", 5)) m->space = SPACE_MMIO;
-		else {
-			printf("guest: micro: space must be pio or mmio\n");
-			return -1;
-		}
-	}
-	m->irq_mode = m->kind == VIO_MICRO_IRQ ? VIO_IRQ_MSIX : VIO_IRQ_NONE;
-	v = arg_get(args, "via", buf, sizeof(buf));
-	if (v) {
-		if (m->kind != VIO_MICRO_IRQ) {
-			printf("guest: micro: via= applies to kind=irq only\n");
-			return -1;
-		}
-		if (!strncmp(v, "evloop", 7)) m->via = VIO_VIA_EVLOOP;
-		else if (!strncmp(v, "vcpu", 5)) m->via = VIO_VIA_VCPU;
-		else {
-			printf("guest: micro: via must be evloop or vcpu\n");
-			return -1;
-		}
-	}
-	v = arg_get(args, "irq", buf, sizeof(buf));
-	if (v) {
-		if (m->kind != VIO_MICRO_IRQ) {
-			printf("guest: micro: irq= applies to kind=irq only\n");
-			return -1;
-		}
-		if (!strncmp(v, "msix", 5)) m->irq_mode = VIO_IRQ_MSIX;
-		else if (!strncmp(v, "poll", 5)) m->irq_mode = VIO_IRQ_POLL;
-		else {
-			printf("guest: micro: irq must be msix or poll\n");
-			return -1;
-		}
 	}
 	return 0;
 }

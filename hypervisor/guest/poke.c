@@ -13,16 +13,10 @@ static const char *const poke_args[] = { "count", NULL };
 int poke_run(const char *args)
 {
 	uint64_t count = 100, i, bad = 0;
-	char buf[24];
-	const char *v;
 
-	if (arg_check(args, poke_args))
+	if (arg_check("poke", args, poke_args) ||
+	    arg_u64("poke", args, "count", 0, 1000000, &count) < 0)
 		return VIO_ERR_WORKLOAD;
-	v = arg_get(args, "count", buf, sizeof(buf));
-	if (v && (!parse_u64(v, &count) || count > 1000000)) {
-		printf("guest: poke: count must be 0..1000000\n");
-		return VIO_ERR_WORKLOAD;
-	}
 	for (i = 0; i < count; i++) {
 		outl(UNMAPPED_PORT, (uint32_t)i);
 		mmio_write32(UNMAPPED_MMIO, (uint32_t)i);

@@ -29,8 +29,7 @@ const char *arg_get(const char *args, const char *key, char *buf, size_t len)
 	return NULL;
 }
 
-/* Returns 0 when every key=value in args is one of known, else prints it. */
-int arg_check(const char *args, const char *const *known)
+int arg_check(const char *who, const char *args, const char *const *known)
 {
 	const char *p = args;
 
@@ -57,13 +56,52 @@ int arg_check(const char *args, const char *const *known)
 				n = sizeof(tok) - 1;
 			memcpy(tok, start, n);
 			tok[n] = 0;
-			printf("guest: workload: unknown or valueless argument '%s'\n", tok);
+			printf("guest: %s: unknown or valueless argument '%s'\n", who, tok);
 			return -1;
 		}
 		while (*p && *p != ' ')
 			p++;
 	}
 	return 0;
+}
+
+int arg_choose(const char *who, const char *args, const char *key,
+	       const struct arg_choice *choices, int *out)
+{
+	char buf[32];
+	const struct arg_choice *c;
+
+	if (!arg_get(args, key, buf, sizeof(buf)))
+		return 0;
+	for (c = choices; c->name; c++) {
+		if (!strncmp(buf, c->name, sizeof(buf))) {
+			*out = c->value;
+			return 1;
+		}
+	}
+	printf("guest: %s: %s=%s is not one of:", who, key, buf);
+	for (c = choices; c->name; c++)
+		printf(" %s", c->name);
+	printf("\n");
+	return -1;
+}
+
+int arg_u64(const char *who, const char *args, const char *key, uint64_t lo, uint64_t hi,
+	    uint64_t *out)
+{
+	char buf[32];
+	const char *end;
+	uint64_t v;
+
+	if (!arg_get(args, key, buf, sizeof(buf)))
+		return 0;
+	end = parse_u64(buf, &v);
+	if (!end || *end || v < lo || v > hi) {
+		printf("guest: %s: %s must be a number from %lu to %lu\n", who, key, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 1;
 }
 
 int workload_run(const struct vio_boot_info *bi)
