@@ -59,6 +59,7 @@ VMM_CORE_OBJS := \
 	hypervisor/boot/bzimage.o \
 	hypervisor/boot/vmlinux.o \
 	hypervisor/devices/uart.o \
+	hypervisor/devices/i8042.o \
 	hypervisor/devices/vioctl.o \
 	hypervisor/devices/bench.o
 

@@ -32,6 +32,26 @@ static void kick_handler(int sig)
 	(void)sig;
 }
 
+/*
+ * KVM_GET_SUPPORTED_CPUID describes the host; a guest also needs to know it
+ * is one: the hypervisor bit (CPUID.1:ECX[31]) is what makes Linux look at
+ * the KVM leaves at 0x40000000 (kvmclock, PV features), and the initial
+ * APIC ID (CPUID.1:EBX[31:24]) must be the vCPU's.
+ */
+static void filter_cpuid(struct kvm_cpu *cpu, struct kvm_cpuid2 *cpuid)
+{
+	uint32_t i;
+
+	for (i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function != 1)
+			continue;
+		e->ecx |= 1u << 31;
+		e->ebx = (e->ebx & 0x00ffffffu) | ((uint32_t)cpu->id << 24);
+	}
+}
+
 static int set_cpuid(struct kvm_cpu *cpu)
 {
 	struct kvm_cpuid2 *cpuid;
@@ -48,10 +68,12 @@ static int set_cpuid(struct kvm_cpu *cpu)
 		free(cpuid);
 		nent *= 2;
 	}
-	if (ret == 0)
+	if (ret == 0) {
+		filter_cpuid(cpu, cpuid);
 		ret = kvm_ioctl(cpu->fd, KVM_SET_CPUID2, cpuid);
-	else
+	} else {
 		ret = -errno;
+	}
 	free(cpuid);
 	return ret;
 }
