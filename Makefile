@@ -60,6 +60,7 @@ VMM_CORE_OBJS := \
 	hypervisor/boot/vmlinux.o \
 	hypervisor/devices/uart.o \
 	hypervisor/devices/i8042.o \
+	hypervisor/devices/rtc.o \
 	hypervisor/devices/vioctl.o \
 	hypervisor/devices/bench.o
 

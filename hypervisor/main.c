@@ -345,7 +345,7 @@ static int vm__build(struct kvm *kvm, const struct options *o)
 		return -ENOMEM;
 	}
 	if (pci__host_register(&kvm->pci) || !device__create(kvm, "uart", NULL) ||
-	    !device__create(kvm, "i8042", NULL) ||
+	    !device__create(kvm, "i8042", NULL) || !device__create(kvm, "rtc", NULL) ||
 	    (!o->kernel && (!device__create(kvm, "vioctl", NULL) ||
 			    !device__create(kvm, "bench", NULL)))) {
 		pr_err("cannot create the devices");
