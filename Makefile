@@ -62,7 +62,8 @@ VMM_CORE_OBJS := \
 	hypervisor/devices/i8042.o \
 	hypervisor/devices/rtc.o \
 	hypervisor/devices/vioctl.o \
-	hypervisor/devices/bench.o
+	hypervisor/devices/bench.o \
+	hypervisor/devices/vfio-pci.o
 
 VMM_OBJS := hypervisor/main.o $(VMM_CORE_OBJS) $(LIB_OBJS)
 

@@ -53,7 +53,7 @@ struct device *device__create(struct kvm *kvm, const char *type, const char *arg
 	metrics__init(&dev->metrics);
 	ret = ops->init(kvm, dev, args);
 	if (ret) {
-		pr_err("%s: %s", dev->name, strerror(-ret));
+		pr_debug("%s: cannot create: %s", dev->name, strerror(-ret));
 		free(dev);
 		return NULL;
 	}

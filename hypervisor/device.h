@@ -35,7 +35,8 @@ struct device {
 
 void device__register_ops(const struct device_ops *ops);
 const struct device_ops *device__find_ops(const char *name);
-/* Creates and initialises an instance, linked into kvm->devices. */
+/* Creates and initialises an instance, linked into kvm->devices. NULL on
+ * failure: the model has reported why. */
 struct device *device__create(struct kvm *kvm, const char *type, const char *args);
 struct device *device__find(struct kvm *kvm, const char *type);
 void device__sync_all(struct kvm *kvm);

@@ -38,6 +38,8 @@ struct options {
 	const char *cmdline;
 	const char *workload;
 	const char *json;
+	const char *passthrough[4];	/* host PCI addresses for vfio-pci */
+	int nr_passthrough;
 	int timeout_s;
 	bool console;
 };
@@ -54,6 +56,7 @@ static void usage(FILE *f)
 "  --kernel FILE        boot Linux: a bzImage (boot protocol 2.12+) or a vmlinux ELF\n"
 "  --initrd FILE        initramfs for --kernel\n"
 "  --cmdline TEXT       kernel command line (default \"" DEFAULT_CMDLINE "\")\n"
+"  --passthrough BDF    give the guest a host PCI device bound to vfio-pci (up to 4)\n"
 "  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M, at most 3G)\n"
 "  --cpus N             vCPUs (default 1, at most 64)\n"
 "  --json FILE          write results, exits, device metrics and environment\n"
@@ -108,6 +111,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "mem", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'n' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "passthrough", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "list-devices", no_argument, NULL, 'L' },
@@ -130,6 +134,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'm': o->mem = parse_size(optarg); break;
 		case 'n': o->cpus = parse_int("--cpus", optarg, 1, 64); break;
 		case 'j': o->json = optarg; break;
+		case 'p':
+			if (o->nr_passthrough == 4)
+				die("--passthrough: at most 4 devices");
+			o->passthrough[o->nr_passthrough++] = optarg;
+			break;
 		case 't': o->timeout_s = parse_int("--timeout", optarg, 0, INT_MAX / 1000); break;
 		case 'q': o->console = false; break;
 		case 'L': device__print_models(); exit(0);
@@ -336,7 +345,7 @@ static int setup_vcpus(struct kvm *kvm, const struct options *o, uint64_t entry)
 static int vm__build(struct kvm *kvm, const struct options *o)
 {
 	uint64_t entry = 0;
-	int ret;
+	int i, ret;
 
 	kvm->results = results__new();
 	kvm->evloop = evloop__new();
@@ -351,6 +360,9 @@ static int vm__build(struct kvm *kvm, const struct options *o)
 		pr_err("cannot create the devices");
 		return -ENODEV;
 	}
+	for (i = 0; i < o->nr_passthrough; i++)
+		if (!device__create(kvm, "vfio-pci", o->passthrough[i]))
+			return -ENODEV;	/* the model said why */
 	/* The vCPUs exist before loading so that tsc_khz is known to the guest. */
 	ret = create_vcpus(kvm, o);
 	if (ret) {

@@ -150,6 +150,28 @@ int msix__notify(struct msix *m, unsigned int v)
 	return ret;
 }
 
+int msix__vector_fd(struct msix *m, unsigned int v)
+{
+	int ret;
+
+	if (v >= m->nr)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	ret = vector_prepare(m, v);
+	if (!ret)
+		ret = m->vec[v].irqfd;
+	else
+		m->route_errors++;
+	pthread_mutex_unlock(&m->lock);
+	return ret;
+}
+
+static void notify_changed(struct msix *m)
+{
+	if (m->changed)
+		m->changed(m, m->changed_opaque);
+}
+
 /* Section 6.8.2.9: a pending message is sent once its vector is unmasked. */
 static void deliver_unmasked_pending(struct msix *m)
 {
@@ -170,6 +192,7 @@ void msix__cfg_written(struct msix *m, uint32_t off, uint32_t len)
 	pthread_mutex_lock(&m->lock);
 	deliver_unmasked_pending(m);
 	pthread_mutex_unlock(&m->lock);
+	notify_changed(m);
 }
 
 static void table_access(struct msix *m, uint32_t off, uint32_t *val, bool is_write)
@@ -227,4 +250,6 @@ void msix__mmio(void *opaque, uint64_t off, void *data, uint32_t len, bool is_wr
 	pthread_mutex_unlock(&m->lock);
 	if (!is_write)
 		memcpy(data, dw, len);
+	else
+		notify_changed(m);
 }

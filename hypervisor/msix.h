@@ -35,6 +35,10 @@ struct msix {
 	uint64_t delivered;
 	uint64_t held;		/* notifications held pending while masked */
 	uint64_t route_errors;
+	/* Optional, for devices that signal irqfds themselves (VFIO): called
+	 * without the lock after the guest changed the table or the enables. */
+	void (*changed)(struct msix *m, void *opaque);
+	void *changed_opaque;
 };
 
 /* Adds the capability (PCI 3.0 6.8.2) to pdev; the caller maps the BAR with
@@ -49,5 +53,8 @@ bool msix__enabled(struct msix *m);
 /* Signals vector v. Returns 0 when sent, 1 when held pending (masked or
  * disabled), -errno on failure. */
 int msix__notify(struct msix *m, unsigned int v);
+/* The irqfd of vector v with its route brought up to date (allocated on
+ * first use), for a device that signals it directly; or -errno. */
+int msix__vector_fd(struct msix *m, unsigned int v);
 
 #endif /* VIOSCOPE__MSIX_H */

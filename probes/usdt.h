@@ -26,6 +26,8 @@
 	  "bench device: interrupt requested (result 0 sent, 1 held pending)") \
 	X(msix_send, "slot, vector, gsi",					\
 	  "MSI-X message written to the vector's irqfd (KVM injects it)")	\
+	X(vfio_bar, "bar, offset, len, is_write",				\
+	  "vfio-pci: a trapped BAR access forwarded to the host device")	\
 	X(guest_phase, "phase",						\
 	  "probe guest switched measurement phase (0 dispatch, 1 raw loop)")
 
