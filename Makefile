@@ -67,6 +67,12 @@ VMM_CORE_OBJS := \
 
 VMM_OBJS := hypervisor/main.o $(VMM_CORE_OBJS) $(LIB_OBJS)
 
+CLI_OBJS := \
+	cli/vioscope.o \
+	cli/doctor.o \
+	cli/testbed_result.o \
+	$(LIB_OBJS)
+
 TEST_OBJS := \
 	tests/hypervisor/test_bus.o \
 	tests/hypervisor/test_pci.o \
@@ -105,11 +111,12 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,hypervisor/guest/guest.lds \
 	-Wl,--build-id=none -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
 
 VMM := $(BIN)/vioscope-vmm
+CLI := $(BIN)/vioscope
 GUEST := $(BIN)/vioscope-guest.elf
 TESTS := $(BIN)/vioscope-tests
 
-.PHONY: all deps check check-slow demo bench fuzz clean FORCE
-all: $(VMM) $(GUEST) $(TESTS)
+.PHONY: all deps check check-slow check-nested demo bench fuzz clean FORCE
+all: $(VMM) $(CLI) $(GUEST) $(TESTS)
 
 deps:
 	$(Q)scripts/install-deps
@@ -138,6 +145,11 @@ $(VMM): $(addprefix $(OUT)/,$(VMM_OBJS))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(CLI): $(addprefix $(OUT)/,$(CLI_OBJS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(GUEST): $(patsubst hypervisor/guest/%,$(OUT)/guest/%,$(GUEST_OBJS)) hypervisor/guest/guest.lds
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
@@ -157,6 +169,10 @@ check: deps
 # make check-slow: boots Debian's stock kernel on vioscope-vmm (minutes).
 check-slow: deps all
 	$(Q)scripts/check-slow
+
+# make check-nested: the nested test-bed suites (several minutes, not in CI).
+check-nested: deps all
+	$(Q)scripts/check-nested
 
 # make demo: the default comparison on embedded defaults, with a report.
 demo: deps

@@ -1,0 +1,7 @@
+#ifndef VIOSCOPE__CLI_H
+#define VIOSCOPE__CLI_H
+
+int cmd_doctor(int argc, char **argv);
+int cmd_testbed_result(int argc, char **argv);
+
+#endif /* VIOSCOPE__CLI_H */

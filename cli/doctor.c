@@ -1,0 +1,138 @@
+/*
+ * vioscope doctor: which measurement environments this host offers, and
+ * why not where it does not. One line each, or JSON with --json.
+ */
+#include <cJSON.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "lib/env.h"
+
+struct check {
+	const char *name;
+	bool ok;
+	char detail[160];
+};
+
+static bool kvm_usable(char *why, size_t len)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm;
+
+	if (fd < 0) {
+		snprintf(why, len, "/dev/kvm cannot be opened");
+		return false;
+	}
+	vm = ioctl(fd, KVM_CREATE_VM, 0);
+	close(fd);
+	if (vm < 0) {
+		snprintf(why, len, "KVM_CREATE_VM fails");
+		return false;
+	}
+	close(vm);
+	return true;
+}
+
+static bool in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char buf[512];
+
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog);
+		if (access(buf, X_OK) == 0)
+			return true;
+		path += n + (path[n] == ':');
+	}
+	return false;
+}
+
+static int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void add(struct check *c, unsigned int *n, const char *name, bool ok, const char *detail)
+{
+	c[*n].name = name;
+	c[*n].ok = ok;
+	snprintf(c[*n].detail, sizeof(c[*n].detail), "%s", detail);
+	(*n)++;
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+	struct check c[6];
+	bool json = argc > 1 && !strcmp(argv[1], "--json");
+	const char *kind = env__kvm_kind();
+	char why[96];
+	bool kvm = kvm_usable(why, sizeof(why)), qemu = in_path("qemu-system-x86_64");
+	bool pvm = !strcmp(kind, "PVM");
+	int groups = count_dir("/sys/kernel/iommu_groups");
+	bool btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+	unsigned int i, n = 0;
+
+	if (argc > 1 && !json) {
+		fprintf(stderr, "vioscope: doctor: unknown option '%s' (only --json)\n", argv[1]);
+		return 1;
+	}
+	add(c, &n, "pvm-kvm", kvm && pvm,
+	    kvm && pvm ? "probe guest only: guest CPL0 code is emulated, stock Linux cannot boot"
+		       : kvm ? "not PVM" : why);
+	add(c, &n, "real-kvm", kvm && !pvm && strcmp(kind, "unknown"),
+	    !kvm ? why : pvm ? "this host's KVM is PVM (no VT-x/SVM)" : kind);
+	add(c, &n, "qemu-tcg", qemu,
+	    qemu ? "qemu-system-x86_64 found" : "qemu-system-x86_64 not installed (scripts/install-deps)");
+	add(c, &n, "nested-testbed", qemu,
+	    qemu ? "scripts/testbed: real KVM (nested SVM) and VFIO under QEMU-TCG, relative figures only"
+		 : "needs qemu-system-x86_64");
+	add(c, &n, "vfio", groups > 0 && access("/dev/vfio/vfio", F_OK) == 0,
+	    groups <= 0 ? "no IOMMU groups: pass-through only in the nested test bed"
+	    : access("/dev/vfio/vfio", F_OK) ? "IOMMU groups, but no /dev/vfio/vfio (load vfio-pci)"
+					     : "IOMMU groups and /dev/vfio/vfio present");
+	add(c, &n, "tracing", btf, btf ? "BTF present (eBPF CO-RE probes can load)"
+				       : "no /sys/kernel/btf/vmlinux");
+
+	if (json) {
+		cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "environments");
+		char *text;
+
+		cJSON_AddItemToObject(root, "host", env__to_json());
+		for (i = 0; i < n; i++) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "name", c[i].name);
+			cJSON_AddBoolToObject(o, "available", c[i].ok);
+			cJSON_AddStringToObject(o, "detail", c[i].detail);
+			cJSON_AddItemToArray(arr, o);
+		}
+		text = cJSON_Print(root);
+		puts(text);
+		free(text);
+		cJSON_Delete(root);
+		return 0;
+	}
+	printf("KVM on this host: %s\n", kind);
+	for (i = 0; i < n; i++)
+		printf("%-15s %-11s %s\n", c[i].name, c[i].ok ? "available" : "unavailable", c[i].detail);
+	return 0;
+}

@@ -1,0 +1,210 @@
+/*
+ * vioscope testbed-result: one nested test-bed suite's record. Reads what
+ * the L2 guest printed between @@VIO-BEGIN@@ and @@VIO-END@@ (and, for fio
+ * jobs, fio's JSON between @@FIO-JSON-BEGIN@@ and @@FIO-JSON-END@@),
+ * decides pass or fail, and writes JSON with the VMM's environment (which
+ * carries the "nested KVM on TCG" label), the test bed's record (boots
+ * tried and completed) and the metrics with units and directions.
+ */
+#include <cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "lib/log.h"
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (!f)
+		return NULL;
+	do {
+		if (len + 65536 > cap) {
+			cap = cap ? cap * 2 : 131072;
+			buf = realloc(buf, cap);
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	buf[len] = 0;
+	return buf;
+}
+
+/* The text between two marker lines (exclusive), \r removed; NULL if absent. */
+static char *between(const char *text, const char *begin, const char *end)
+{
+	const char *b = text ? strstr(text, begin) : NULL, *e;
+	char *out, *w;
+
+	if (!b)
+		return NULL;
+	b = strchr(b, '\n');
+	e = b ? strstr(b, end) : NULL;
+	if (!e)
+		return NULL;
+	out = malloc((size_t)(e - b) + 1);
+	for (w = out, b++; b < e; b++)
+		if (*b != '\r')
+			*w++ = *b;
+	*w = 0;
+	return out;
+}
+
+static cJSON *lines_json(const char *text)
+{
+	cJSON *arr = cJSON_CreateArray();
+	const char *p = text;
+
+	while (p && *p) {
+		size_t n = strcspn(p, "\n");
+		char *line = strndup(p, n);
+
+		cJSON_AddItemToArray(arr, cJSON_CreateString(line));
+		free(line);
+		p += n + (p[n] == '\n');
+	}
+	return arr;
+}
+
+static void add_metric(cJSON *arr, const char *name, const char *unit, const char *direction,
+		       double value)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(m, "name", name);
+	cJSON_AddStringToObject(m, "unit", unit);
+	cJSON_AddStringToObject(m, "direction", direction);
+	cJSON_AddNumberToObject(m, "value", value);
+	cJSON_AddItemToArray(arr, m);
+}
+
+static double fio_num(const cJSON *fio, const char *rw, const char *key)
+{
+	const cJSON *job = cJSON_GetArrayItem(cJSON_GetObjectItem(fio, "jobs"), 0);
+	const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(job, rw), key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* fio jobs: passed when fio exited 0 and reported no error (verify included). */
+static bool judge_fio(const char *guest, const char *console, cJSON *rec, cJSON *metrics)
+{
+	char *text = between(console, "@@FIO-JSON-BEGIN@@", "@@FIO-JSON-END@@");
+	cJSON *fio = text ? cJSON_Parse(text) : NULL;
+	const cJSON *job = cJSON_GetArrayItem(cJSON_GetObjectItem(fio, "jobs"), 0);
+	const cJSON *err = cJSON_GetObjectItem(job, "error");
+	bool ok = fio && strstr(guest, "fio status 0") && cJSON_IsNumber(err) && err->valueint == 0;
+
+	free(text);
+	if (!fio)
+		return false;
+	add_metric(metrics, "randwrite_4k_iops", "IO/s", "higher_is_better", fio_num(fio, "write", "iops"));
+	add_metric(metrics, "verify_read_4k_iops", "IO/s", "higher_is_better", fio_num(fio, "read", "iops"));
+	add_metric(metrics, "write_clat_mean_ns", "ns", "lower_is_better",
+		   cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(
+			   cJSON_GetObjectItem(job, "write"), "clat_ns"), "mean")));
+	add_metric(metrics, "fio_errors", "count", "lower_is_better",
+		   cJSON_IsNumber(err) ? err->valuedouble : -1);
+	cJSON_AddItemToObject(rec, "fio", fio);
+	return ok;
+}
+
+static bool judge_shell(const char *guest, const char *console, cJSON *rec, cJSON *metrics)
+{
+	(void)console;
+	(void)rec;
+	(void)metrics;
+	return strstr(guest, "l2: shell: ok") != NULL;
+}
+
+static const struct {
+	const char *suite;
+	bool (*judge)(const char *guest, const char *console, cJSON *rec, cJSON *metrics);
+} suites[] = {
+	{ "l2-boot", judge_shell },
+	{ "nvme-passthrough", judge_fio },
+};
+
+int cmd_testbed_result(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "suite", required_argument, NULL, 's' },
+		{ "console", required_argument, NULL, 'c' },
+		{ "vmm-json", required_argument, NULL, 'v' },
+		{ "testbed", required_argument, NULL, 't' },
+		{ "out", required_argument, NULL, 'o' },
+		{ 0 },
+	};
+	const char *suite = NULL, *console_path = NULL, *vmm_path = NULL, *tb_path = NULL;
+	const char *out = NULL;
+	char *console, *guest, *text, *s;
+	cJSON *rec, *metrics, *vmm, *tb;
+	bool ok = false, known = false;
+	unsigned int i;
+	FILE *f;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': suite = optarg; break;
+		case 'c': console_path = optarg; break;
+		case 'v': vmm_path = optarg; break;
+		case 't': tb_path = optarg; break;
+		case 'o': out = optarg; break;
+		default: die("testbed-result: unknown option (see vioscope --help)");
+		}
+	}
+	if (!suite || !console_path || !out)
+		die("testbed-result: --suite, --console and --out are required");
+
+	console = slurp(console_path);
+	guest = between(console, "@@VIO-BEGIN@@", "@@VIO-END@@");
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "suite", suite);
+	s = vmm_path ? slurp(vmm_path) : NULL;
+	vmm = s ? cJSON_Parse(s) : NULL;
+	free(s);
+	cJSON_AddItemToObject(rec, "environment",
+			      vmm ? cJSON_DetachItemFromObject(vmm, "environment") : cJSON_CreateNull());
+	metrics = cJSON_AddArrayToObject(rec, "metrics");
+	for (i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		if (strcmp(suites[i].suite, suite))
+			continue;
+		known = true;
+		ok = guest && suites[i].judge(guest, console, rec, metrics);
+	}
+	if (!known)
+		die("testbed-result: unknown suite '%s'", suite);
+	cJSON_AddStringToObject(rec, "status", ok ? "passed" : "failed");
+	cJSON_AddItemToObject(rec, "guest_output", lines_json(guest));
+	if (vmm) {
+		cJSON_AddItemToObject(rec, "vmm_stop_reason",
+				      cJSON_DetachItemFromObject(vmm, "stop_reason"));
+		cJSON_AddItemToObject(rec, "vmm_exits", cJSON_DetachItemFromObject(vmm, "exits"));
+		cJSON_Delete(vmm);
+	}
+	s = tb_path ? slurp(tb_path) : NULL;
+	tb = s ? cJSON_Parse(s) : NULL;
+	free(s);
+	cJSON_AddItemToObject(rec, "testbed", tb ? tb : cJSON_CreateNull());
+
+	text = cJSON_Print(rec);
+	f = fopen(out, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f)) {
+		pr_err("testbed-result: %s: %s", out, strerror(errno));
+		ok = false;
+	}
+	free(text);
+	cJSON_Delete(rec);
+	free(guest);
+	free(console);
+	return ok ? 0 : 1;
+}

@@ -1,0 +1,38 @@
+/*
+ * vioscope: the thin front end.
+ *   vioscope doctor [--json]        which environments this host offers
+ *   vioscope testbed-result ...     turn one nested test-bed suite's
+ *                                   console and JSON into a result record
+ */
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "lib/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: vioscope COMMAND [options]\n"
+"  doctor [--json]       environments available here: PVM KVM, real KVM,\n"
+"                        the nested test bed, QEMU-TCG, VFIO\n"
+"  testbed-result --suite NAME --console FILE [--vmm-json FILE]\n"
+"                 [--testbed FILE] --out FILE\n"
+"                        build a suite's result JSON from the guest's console\n");
+}
+
+int main(int argc, char **argv)
+{
+	log_prog = "vioscope";
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2;
+	}
+	if (!strcmp(argv[1], "doctor"))
+		return cmd_doctor(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "testbed-result"))
+		return cmd_testbed_result(argc - 1, argv + 1);
+	die("unknown command '%s' (see vioscope --help)", argv[1]);
+}
