@@ -81,6 +81,7 @@ TEST_OBJS := \
 	tests/hypervisor/test_elf.o \
 	tests/hypervisor/test_uart.o \
 	tests/hypervisor/test_results.o \
+	tests/hypervisor/test_vfio_pci.o \
 	tests/analyzers/test_hist.o \
 	tests/probes/test_usdt.o \
 	tests/integration/test_vmm.o \

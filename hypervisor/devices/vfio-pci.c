@@ -30,30 +30,11 @@
 #include <unistd.h>
 
 #include "hypervisor/device.h"
+#include "hypervisor/devices/vfio-pci.h"
 #include "hypervisor/kvm.h"
 #include "hypervisor/msix.h"
 #include "hypervisor/pci.h"
 #include "lib/log.h"
-
-struct vfio_bar {
-	struct vfio_region_info info;
-	struct vfio_pci *vp;
-	int idx;
-};
-
-struct vfio_pci {
-	struct device *dev;
-	struct pci_device pci;
-	struct msix msix;
-	char bdf[32];
-	int container, group, fd;
-	struct vfio_region_info cfg;
-	struct vfio_bar bars[PCI_NUM_BARS];
-	int msix_bar;			/* -1 when the device has no MSI-X */
-	uint32_t msix_table_off, msix_pba_off;
-	bool msix_on;			/* VFIO triggers installed */
-	struct metric_counter *bar_reads, *bar_writes, *cfg_writes;
-};
 
 static int vfio_cfg_pread(struct vfio_pci *vp, void *buf, size_t len, uint64_t off)
 {
@@ -61,7 +42,7 @@ static int vfio_cfg_pread(struct vfio_pci *vp, void *buf, size_t len, uint64_t o
 }
 
 /* BAR accesses: the MSI-X table and PBA are ours, the rest is the device's. */
-static void vfio_bar_io(void *opaque, uint64_t off, void *data, uint32_t len, bool is_write)
+void vfio_pci__bar_io(void *opaque, uint64_t off, void *data, uint32_t len, bool is_write)
 {
 	struct vfio_bar *bar = opaque;
 	struct vfio_pci *vp = bar->vp;
@@ -91,7 +72,7 @@ static void vfio_bar_io(void *opaque, uint64_t off, void *data, uint32_t len, bo
 
 /* Installs (or removes) the device's MSI-X triggers: each vector's eventfd
  * is the irqfd of its KVM route. */
-static void vfio_msix_update(struct msix *m, void *opaque)
+void vfio_pci__msix_update(struct msix *m, void *opaque)
 {
 	struct vfio_pci *vp = opaque;
 	bool want = msix__enabled(m);
@@ -131,7 +112,7 @@ static void vfio_msix_update(struct msix *m, void *opaque)
 	free(set);
 }
 
-static void vfio_cfg_written(struct pci_device *pdev, uint32_t off, uint32_t len)
+void vfio_pci__cfg_written(struct pci_device *pdev, uint32_t off, uint32_t len)
 {
 	struct vfio_pci *vp = pdev->priv;
 
@@ -213,18 +194,33 @@ static int vfio_map_ram(struct vfio_pci *vp, struct kvm *kvm)
 	return 0;
 }
 
-/* Builds our header from the device's: IDs, class, BARs and capabilities. */
+/* Reads the device's config space and BAR regions, then builds ours. */
 static int vfio_setup_config(struct vfio_pci *vp)
 {
-	uint8_t real[PCI_CFG_SIZE], cap;
-	uint32_t class_code;
-	int i, ret, guard = 48;
+	uint8_t real[PCI_CFG_SIZE];
+	int i;
 
 	vp->cfg = (struct vfio_region_info){ .argsz = sizeof(vp->cfg),
 					     .index = VFIO_PCI_CONFIG_REGION_INDEX };
 	if (ioctl(vp->fd, VFIO_DEVICE_GET_REGION_INFO, &vp->cfg) < 0 ||
 	    vfio_cfg_pread(vp, real, sizeof(real), 0))
 		return -EIO;
+	for (i = 0; i < PCI_NUM_BARS; i++) {
+		struct vfio_bar *bar = &vp->bars[i];
+
+		bar->info = (struct vfio_region_info){ .argsz = sizeof(bar->info), .index = (uint32_t)i };
+		if (ioctl(vp->fd, VFIO_DEVICE_GET_REGION_INFO, &bar->info) < 0)
+			bar->info.size = 0;
+	}
+	return vfio_pci__build_config(vp, real);
+}
+
+int vfio_pci__build_config(struct vfio_pci *vp, const uint8_t real[PCI_CFG_SIZE])
+{
+	uint32_t class_code;
+	uint8_t cap;
+	int i, ret, guard = 48;
+
 	class_code = (uint32_t)real[PCI_CLASS_PROG] | (uint32_t)real[PCI_CLASS_DEVICE] << 8 |
 		     (uint32_t)real[PCI_CLASS_DEVICE + 1] << 16;
 	pci__device_init(&vp->pci, vp->dev->name, (uint16_t)(real[0] | real[1] << 8),
@@ -232,7 +228,7 @@ static int vfio_setup_config(struct vfio_pci *vp)
 	vp->pci.cfg[PCI_REVISION_ID] = real[PCI_REVISION_ID];
 	memcpy(&vp->pci.cfg[PCI_SUBSYSTEM_VENDOR_ID], &real[PCI_SUBSYSTEM_VENDOR_ID], 4);
 	vp->pci.priv = vp;
-	vp->pci.cfg_written = vfio_cfg_written;
+	vp->pci.cfg_written = vfio_pci__cfg_written;
 
 	for (i = 0; i < PCI_NUM_BARS; i++) {
 		struct vfio_bar *bar = &vp->bars[i];
@@ -241,8 +237,7 @@ static int vfio_setup_config(struct vfio_pci *vp)
 
 		bar->vp = vp;
 		bar->idx = i;
-		bar->info = (struct vfio_region_info){ .argsz = sizeof(bar->info), .index = (uint32_t)i };
-		if (ioctl(vp->fd, VFIO_DEVICE_GET_REGION_INFO, &bar->info) < 0 || !bar->info.size)
+		if (!bar->info.size)
 			continue;
 		size = bar->info.size;
 		memcpy(&raw, &real[PCI_BASE_ADDRESS_0 + 4 * i], 4);
@@ -252,7 +247,7 @@ static int vfio_setup_config(struct vfio_pci *vp)
 			continue;
 		}
 		ret = pci__add_bar(&vp->pci, i, (uint32_t)(size < 16 ? 16 : size),
-				   raw & PCI_BASE_ADDRESS_SPACE_IO, vfio_bar_io, bar);
+				   raw & PCI_BASE_ADDRESS_SPACE_IO, vfio_pci__bar_io, bar);
 		if (ret)
 			return ret;
 	}
@@ -283,7 +278,7 @@ static int vfio_setup_config(struct vfio_pci *vp)
 						 vp->msix_bar, vp->msix_table_off, vp->msix_pba_off);
 				if (ret)
 					return ret;
-				vp->msix.changed = vfio_msix_update;
+				vp->msix.changed = vfio_pci__msix_update;
 				vp->msix.changed_opaque = vp;
 			}
 		} else if (id != PCI_CAP_ID_MSI) {
@@ -347,7 +342,7 @@ static int vfio_pci__init(struct kvm *kvm, struct device *dev, const char *args)
 	if (ret)
 		return ret;
 	/* The device's own command register follows ours (decode, mastering). */
-	vfio_cfg_written(&vp->pci, PCI_COMMAND, 2);
+	vfio_pci__cfg_written(&vp->pci, PCI_COMMAND, 2);
 	pr_info("%s: %s passed through (%04x:%04x, MSI-X %s)", dev->name, vp->bdf,
 		pci__cfg16(&vp->pci, PCI_VENDOR_ID), pci__cfg16(&vp->pci, PCI_DEVICE_ID),
 		vp->msix_bar >= 0 ? "emulated" : "absent");

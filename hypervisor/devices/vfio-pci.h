@@ -1,0 +1,48 @@
+#ifndef VIOSCOPE__VFIO_PCI_H
+#define VIOSCOPE__VFIO_PCI_H
+
+#include <linux/vfio.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hypervisor/metrics.h"
+#include "hypervisor/msix.h"
+#include "hypervisor/pci.h"
+
+struct device;
+struct vfio_pci;
+
+struct vfio_bar {
+	struct vfio_region_info info;
+	struct vfio_pci *vp;
+	int idx;
+};
+
+struct vfio_pci {
+	struct device *dev;
+	struct pci_device pci;
+	struct msix msix;
+	char bdf[32];
+	int container, group, fd;
+	struct vfio_region_info cfg;
+	struct vfio_bar bars[PCI_NUM_BARS];
+	int msix_bar;			/* -1 when the device has no MSI-X */
+	uint32_t msix_table_off, msix_pba_off;
+	bool msix_on;			/* VFIO triggers installed */
+	struct metric_counter *bar_reads, *bar_writes, *cfg_writes;
+};
+
+/*
+ * Builds the guest-visible header in vp->pci from the device's config
+ * space (real) and vp->bars[].info.size: IDs and class copied, memory BARs
+ * presented as 32-bit, MSI-X emulated at the device's table/PBA offsets,
+ * MSI hidden, other capabilities copied read-only. vp->dev must be set.
+ * Exposed for tests; vioscope-vmm calls it after reading the device.
+ */
+int vfio_pci__build_config(struct vfio_pci *vp, const uint8_t real[PCI_CFG_SIZE]);
+/* Bus handler of every BAR (opaque: its struct vfio_bar). */
+void vfio_pci__bar_io(void *opaque, uint64_t off, void *data, uint32_t len, bool is_write);
+void vfio_pci__cfg_written(struct pci_device *pdev, uint32_t off, uint32_t len);
+void vfio_pci__msix_update(struct msix *m, void *opaque);
+
+#endif /* VIOSCOPE__VFIO_PCI_H */
