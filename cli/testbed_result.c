@@ -117,6 +117,31 @@ static bool judge_fio(const char *guest, const char *console, cJSON *rec, cJSON 
 	return ok;
 }
 
+/* Network jobs: ping got its replies and iperf3 moved data. */
+static bool judge_iperf(const char *guest, const char *console, cJSON *rec, cJSON *metrics)
+{
+	char *text = between(console, "@@IPERF-JSON-BEGIN@@", "@@IPERF-JSON-END@@");
+	cJSON *ip = text ? cJSON_Parse(text) : NULL;
+	const cJSON *end = cJSON_GetObjectItem(ip, "end");
+	double rx = cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(end, "sum_received"),
+							     "bits_per_second"));
+	double tx = cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(end, "sum_sent"),
+							     "bits_per_second"));
+	const char *rtt = strstr(guest, "round-trip min/avg/max = ");
+	double rmin, ravg, rmax;
+	bool ok = strstr(guest, "ping status 0") && strstr(guest, "iperf3 status 0") && rx > 0;
+
+	free(text);
+	if (rtt && sscanf(rtt, "round-trip min/avg/max = %lf/%lf/%lf", &rmin, &ravg, &rmax) == 3)
+		add_metric(metrics, "ping_rtt_avg_ms", "ms", "lower_is_better", ravg);
+	if (!ip)
+		return false;
+	add_metric(metrics, "tcp_sent_mbit_s", "Mbit/s", "higher_is_better", tx / 1e6);
+	add_metric(metrics, "tcp_received_mbit_s", "Mbit/s", "higher_is_better", rx / 1e6);
+	cJSON_AddItemToObject(rec, "iperf3", ip);
+	return ok;
+}
+
 static bool judge_shell(const char *guest, const char *console, cJSON *rec, cJSON *metrics)
 {
 	(void)console;
@@ -131,6 +156,7 @@ static const struct {
 } suites[] = {
 	{ "l2-boot", judge_shell },
 	{ "nvme-passthrough", judge_fio },
+	{ "e1000e-passthrough", judge_iperf },
 };
 
 int cmd_testbed_result(int argc, char **argv)
