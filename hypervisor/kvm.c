@@ -86,6 +86,8 @@ int kvm__init(struct kvm *kvm, const struct kvm_config *cfg)
 	memset(kvm, 0, sizeof(*kvm));
 	kvm->sys_fd = kvm->vm_fd = kvm->ram_fd = kvm->stop_fd = -1;
 	kvm->cfg = *cfg;
+	kvm->used_slots = 1;	/* slot 0: guest RAM */
+	pthread_mutex_init(&kvm->slots_lock, NULL);
 	bus__init(&kvm->pio_bus, "pio");
 	bus__init(&kvm->mmio_bus, "mmio");
 	pci__host_init(&kvm->pci, kvm);
@@ -140,6 +142,43 @@ void kvm__exit(struct kvm *kvm)
 		close(kvm->stop_fd);
 	bus__exit(&kvm->pio_bus);
 	bus__exit(&kvm->mmio_bus);
+}
+
+int kvm__map_user(struct kvm *kvm, uint64_t gpa, uint64_t size, void *hva)
+{
+	struct kvm_userspace_memory_region region = {
+		.guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)hva,
+	};
+	int slot, ret;
+
+	pthread_mutex_lock(&kvm->slots_lock);
+	for (slot = 1; slot < 32 && (kvm->used_slots & (1u << slot)); slot++)
+		;
+	if (slot == 32) {
+		ret = -ENOSPC;
+	} else {
+		region.slot = (uint32_t)slot;
+		ret = kvm_ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+		if (!ret) {
+			kvm->used_slots |= 1u << slot;
+			ret = slot;
+		}
+	}
+	pthread_mutex_unlock(&kvm->slots_lock);
+	return ret;
+}
+
+void kvm__unmap_user(struct kvm *kvm, int slot)
+{
+	struct kvm_userspace_memory_region region = { .slot = (uint32_t)slot };
+
+	pthread_mutex_lock(&kvm->slots_lock);
+	if (slot > 0 && slot < 32 && (kvm->used_slots & (1u << slot))) {
+		kvm_ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);	/* size 0 deletes */
+		kvm->used_slots &= ~(1u << slot);
+	}
+	pthread_mutex_unlock(&kvm->slots_lock);
 }
 
 void *kvm__gpa_to_hva(struct kvm *kvm, uint64_t gpa, uint64_t len)

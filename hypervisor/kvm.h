@@ -59,6 +59,8 @@ struct kvm {
 	struct results *results;
 
 	uint64_t tsc_khz;
+	uint32_t used_slots;		/* KVM memory slots in use; slot 0 is RAM */
+	pthread_mutex_t slots_lock;
 
 	/* Raw phase: the vCPU loop skips dispatch for exits on raw_addr. */
 	int raw_phase;
@@ -86,6 +88,11 @@ void kvm__exit(struct kvm *kvm);
 /* Bounds-checked guest-physical to host pointer; NULL when [gpa, gpa+len)
  * is not all RAM. Every guest-supplied address goes through this. */
 void *kvm__gpa_to_hva(struct kvm *kvm, uint64_t gpa, uint64_t len);
+
+/* Maps host memory (e.g. a pass-through BAR) at gpa as a KVM memory slot;
+ * returns the slot or -errno. */
+int kvm__map_user(struct kvm *kvm, uint64_t gpa, uint64_t size, void *hva);
+void kvm__unmap_user(struct kvm *kvm, int slot);
 
 /* Ask the VM to stop (any thread, async-signal-safe apart from the reason). */
 void kvm__request_stop(struct kvm *kvm, int status, const char *reason);

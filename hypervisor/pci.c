@@ -111,19 +111,21 @@ static void pci__update_bars(struct pci_device *pdev)
 		if (!(cmd & (bar->is_io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)) ||
 		    (bar->is_io && want + bar->size > 0x10000))
 			want = 0;
-		if (want == bar->mapped_at)
+		uint64_t old = bar->mapped_at;
+
+		if (want == old)
 			continue;
-		if (bar->mapped_at)
-			bus__deregister(bus, bar->mapped_at);
+		if (old)
+			bus__deregister(bus, old);
 		bar->mapped_at = 0;
-		if (!want)
-			continue;
-		if (bus__register(bus, want, bar->size, bar->fn, bar->opaque, pdev->name)) {
+		if (want && bus__register(bus, want, bar->size, bar->fn, bar->opaque, pdev->name)) {
 			pr_warn_ratelimited("%s: BAR%d at %#llx overlaps another region, left unmapped",
 					    pdev->name, i, (unsigned long long)want);
-			continue;
+			want = 0;
 		}
 		bar->mapped_at = want;
+		if (pdev->bar_moved && old != want)
+			pdev->bar_moved(pdev, i, old, want);
 	}
 }
 

@@ -35,6 +35,9 @@ struct pci_device {
 	uint8_t cap_free;		/* next free capability offset */
 	/* Called after a guest write that touched [off, off + len). */
 	void (*cfg_written)(struct pci_device *pdev, uint32_t off, uint32_t len);
+	/* Called when BAR idx moved on its bus (0 = not mapped), e.g. to move
+	 * the KVM memory slots of a pass-through BAR along. */
+	void (*bar_moved)(struct pci_device *pdev, int idx, uint64_t old_addr, uint64_t new_addr);
 	void *priv;
 };
 

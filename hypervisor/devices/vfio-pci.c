@@ -10,12 +10,14 @@
  * VFIO regions), the MSI-X capability is emulated (its table is trapped),
  * MSI is hidden so drivers pick MSI-X, and other capabilities are shown
  * read-only. Command-register writes go through to the device (memory
- * decode and bus mastering must reach it). BAR accesses are trapped and
- * forwarded with pread/pwrite on the region; mapping BARs into the guest
- * would be faster and is not done yet. INTx is not offered.
+ * decode and bus mastering must reach it). Memory BARs that VFIO lets us
+ * mmap become KVM memory slots wherever the guest puts them, except the
+ * pages of the MSI-X table and PBA, which trap; other BARs trap whole and
+ * are forwarded with pread/pwrite on the region. INTx is not offered.
  *
- * Usage: vioscope-vmm --passthrough 0000:00:04.0 (the device bound to
- * vfio-pci, its IOMMU group viable).
+ * Usage: vioscope-vmm --passthrough 0000:00:04.0[,bars=trap] (the device
+ * bound to vfio-pci, its IOMMU group viable; bars=trap forwards every BAR
+ * access instead of mapping, to measure what mapping saves).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/sdt.h>
 #include <unistd.h>
 
@@ -293,6 +296,91 @@ int vfio_pci__build_config(struct vfio_pci *vp, const uint8_t real[PCI_CFG_SIZE]
 	return 0;
 }
 
+#define PAGE 4096ULL
+
+unsigned int vfio_pci__mappable(const struct vfio_pci *vp, const struct vfio_bar *bar,
+				uint64_t start[3], uint64_t len[3])
+{
+	uint64_t size = bar->info.size, holes[2][2], pos = 0;
+	unsigned int n = 0, h, nh = 0;
+
+	if (bar->idx == vp->msix_bar) {
+		holes[0][0] = vp->msix_table_off & ~(PAGE - 1);
+		holes[0][1] = (vp->msix_table_off + vp->msix.nr * MSIX_ENTRY_SIZE + PAGE - 1) & ~(PAGE - 1);
+		holes[1][0] = vp->msix_pba_off & ~(PAGE - 1);
+		holes[1][1] = (vp->msix_pba_off + 8 + PAGE - 1) & ~(PAGE - 1);
+		nh = 2;
+		if (holes[1][0] < holes[0][0]) {	/* keep them in order */
+			uint64_t t0 = holes[0][0], t1 = holes[0][1];
+
+			holes[0][0] = holes[1][0];
+			holes[0][1] = holes[1][1];
+			holes[1][0] = t0;
+			holes[1][1] = t1;
+		}
+	}
+	for (h = 0; h <= nh; h++) {
+		uint64_t end = h < nh ? holes[h][0] : size;
+
+		if (end > size)
+			end = size;
+		if (end > pos) {
+			start[n] = pos;
+			len[n++] = end - pos;
+		}
+		if (h < nh && holes[h][1] > pos)
+			pos = holes[h][1];
+	}
+	return n;
+}
+
+static void vfio_bar_mmap(struct vfio_pci *vp, struct vfio_bar *bar)
+{
+	void *p;
+
+	if (!(bar->info.flags & VFIO_REGION_INFO_FLAG_MMAP) || bar->info.size < PAGE ||
+	    vp->pci.bar[bar->idx].is_io)
+		return;
+	p = mmap(NULL, bar->info.size, PROT_READ | PROT_WRITE, MAP_SHARED, vp->fd,
+		 (off_t)bar->info.offset);
+	if (p == MAP_FAILED) {
+		pr_warn("%s: BAR%d cannot be mapped (%s): it traps", vp->dev->name, bar->idx,
+			strerror(errno));
+		return;
+	}
+	bar->map = p;
+}
+
+/* The guest moved (or enabled, or disabled) a BAR: its memory slots follow. */
+static void vfio_bar_moved(struct pci_device *pdev, int idx, uint64_t old_addr, uint64_t new_addr)
+{
+	struct vfio_pci *vp = pdev->priv;
+	struct vfio_bar *bar = &vp->bars[idx];
+	uint64_t start[3], len[3];
+	unsigned int i, n;
+
+	(void)old_addr;
+	if (!bar->map)
+		return;
+	for (i = 0; i < bar->nr_slots; i++)
+		kvm__unmap_user(vp->dev->kvm, bar->slots[i]);
+	bar->nr_slots = 0;
+	if (!new_addr)
+		return;
+	n = vfio_pci__mappable(vp, bar, start, len);
+	for (i = 0; i < n; i++) {
+		int slot = kvm__map_user(vp->dev->kvm, new_addr + start[i], len[i],
+					 (uint8_t *)bar->map + start[i]);
+
+		if (slot < 0) {
+			pr_warn("%s: BAR%d piece at %#llx traps instead (%s)", vp->dev->name, idx,
+				(unsigned long long)(new_addr + start[i]), strerror(-slot));
+			continue;
+		}
+		bar->slots[bar->nr_slots++] = slot;
+	}
+}
+
 static void vfio_close(struct vfio_pci *vp)
 {
 	if (vp->fd >= 0)
@@ -307,7 +395,7 @@ static int vfio_pci__init(struct kvm *kvm, struct device *dev, const char *args)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	struct vfio_pci *vp = calloc(1, sizeof(*vp));
-	int ret;
+	int i, ret, mapped = 0;
 
 	if (!vp)
 		return -ENOMEM;
@@ -315,11 +403,22 @@ static int vfio_pci__init(struct kvm *kvm, struct device *dev, const char *args)
 	vp->container = vp->group = vp->fd = -1;
 	vp->msix_bar = -1;
 	dev->priv = vp;
-	if (!args || !*args || strlen(args) >= sizeof(vp->bdf)) {
+	if (!args || !*args || strcspn(args, ",") >= sizeof(vp->bdf)) {
 		pr_err("--passthrough needs a PCI address like 0000:00:04.0");
 		return -EINVAL;
 	}
-	snprintf(vp->bdf, sizeof(vp->bdf), "%s", args);
+	snprintf(vp->bdf, sizeof(vp->bdf), "%.*s", (int)strcspn(args, ","), args);
+	/* BDF,bars=trap: forward every BAR access (to compare with mapped BARs). */
+	if (args[strlen(vp->bdf)]) {
+		const char *opt = args + strlen(vp->bdf) + 1;
+
+		if (!strcmp(opt, "bars=trap")) {
+			vp->trap_bars = true;
+		} else if (strcmp(opt, "bars=map")) {
+			pr_err("--passthrough %s: unknown option '%s' (bars=map or bars=trap)", vp->bdf, opt);
+			return -EINVAL;
+		}
+	}
 	vp->bar_reads = metrics__counter(&dev->metrics, "bar_reads");
 	vp->bar_writes = metrics__counter(&dev->metrics, "bar_writes");
 	vp->cfg_writes = metrics__counter(&dev->metrics, "config_writes");
@@ -337,21 +436,29 @@ static int vfio_pci__init(struct kvm *kvm, struct device *dev, const char *args)
 	ret = vfio_map_ram(vp, kvm);
 	if (!ret)
 		ret = vfio_setup_config(vp);
-	if (!ret)
-		ret = pci__register(&kvm->pci, &vp->pci);
+	if (ret)
+		return ret;
+	for (i = 0; i < PCI_NUM_BARS && !vp->trap_bars; i++)
+		if (vp->pci.bar[i].size)
+			vfio_bar_mmap(vp, &vp->bars[i]);
+	vp->pci.bar_moved = vfio_bar_moved;
+	ret = pci__register(&kvm->pci, &vp->pci);
 	if (ret)
 		return ret;
 	/* The device's own command register follows ours (decode, mastering). */
 	vfio_pci__cfg_written(&vp->pci, PCI_COMMAND, 2);
-	pr_info("%s: %s passed through (%04x:%04x, MSI-X %s)", dev->name, vp->bdf,
-		pci__cfg16(&vp->pci, PCI_VENDOR_ID), pci__cfg16(&vp->pci, PCI_DEVICE_ID),
-		vp->msix_bar >= 0 ? "emulated" : "absent");
+	for (i = 0; i < PCI_NUM_BARS; i++)
+		mapped += (int)vp->bars[i].nr_slots;
+	pr_info("%s: %s passed through (%04x:%04x, MSI-X %s, %d BAR pieces mapped, the rest traps)",
+		dev->name, vp->bdf, pci__cfg16(&vp->pci, PCI_VENDOR_ID),
+		pci__cfg16(&vp->pci, PCI_DEVICE_ID), vp->msix_bar >= 0 ? "emulated" : "absent", mapped);
 	return 0;
 }
 
 static void vfio_pci__exit(struct device *dev)
 {
 	struct vfio_pci *vp = dev->priv;
+	int i;
 
 	if (vp->msix_on) {
 		struct vfio_irq_set set = {
@@ -363,6 +470,14 @@ static void vfio_pci__exit(struct device *dev)
 	}
 	if (vp->msix_bar >= 0)
 		msix__exit(&vp->msix);
+	for (i = 0; i < PCI_NUM_BARS; i++) {
+		struct vfio_bar *bar = &vp->bars[i];
+
+		while (bar->nr_slots)
+			kvm__unmap_user(dev->kvm, bar->slots[--bar->nr_slots]);
+		if (bar->map)
+			munmap(bar->map, bar->info.size);
+	}
 	vfio_close(vp);
 	free(vp);
 }

@@ -159,3 +159,43 @@ Test(vfio_pci, msix_split_across_bars_is_hidden)
 	cr_assert_eq(vp.msix_bar, -1);
 	cr_assert_eq(vp.pci.cfg[vp.pci.last_cap], PCI_CAP_ID_EXP);
 }
+
+Test(vfio_pci, only_the_msix_pages_of_a_bar_trap)
+{
+	uint64_t start[3], len[3];
+	unsigned int n;
+
+	/* NVMe: table 0x2000 (32 x 16 B), PBA 0x3000, BAR 16 KiB: map the registers and doorbells. */
+	n = vfio_pci__mappable(&vp, &vp.bars[0], start, len);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(start[0], 0);
+	cr_assert_eq(len[0], 0x2000);
+
+	/* Table and PBA sharing the first page of a bigger BAR. */
+	vp.bars[0].info.size = 0x20000;
+	vp.msix_table_off = 0;
+	vp.msix_pba_off = 0x800;
+	n = vfio_pci__mappable(&vp, &vp.bars[0], start, len);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(start[0], 0x1000);
+	cr_assert_eq(len[0], 0x1f000);
+
+	/* Table in the middle, PBA before it: three pieces. */
+	vp.msix_table_off = 0x8000;
+	vp.msix_pba_off = 0x2000;
+	n = vfio_pci__mappable(&vp, &vp.bars[0], start, len);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(start[0], 0);
+	cr_assert_eq(len[0], 0x2000);
+	cr_assert_eq(start[1], 0x3000);
+	cr_assert_eq(len[1], 0x5000);
+	cr_assert_eq(start[2], 0x9000);
+	cr_assert_eq(len[2], 0x17000);
+
+	/* A BAR without the MSI-X structures maps whole. */
+	vp.bars[2].idx = 2;
+	vp.bars[2].info.size = 0x1000;
+	n = vfio_pci__mappable(&vp, &vp.bars[2], start, len);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(len[0], 0x1000);
+}
