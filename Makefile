@@ -169,10 +169,12 @@ check: deps
 
 # make check-slow: boots Debian's stock kernel on vioscope-vmm (minutes).
 check-slow: deps all
+	$(Q)scripts/install-deps nested
 	$(Q)scripts/check-slow
 
 # make check-nested: the nested test-bed suites (several minutes, not in CI).
 check-nested: deps all
+	$(Q)scripts/install-deps nested
 	$(Q)scripts/check-nested
 
 # make demo: the default comparison on embedded defaults, with a report.
@@ -200,7 +202,9 @@ $(BIN)/fuzz-bzimage: tests/fuzz/fuzz_bzimage.c hypervisor/boot/bzimage.c hypervi
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^
 # Seeds: the probe guest for the ELF loader, Debian's kernel (if fetched) for bzImage.
-fuzz: deps $(FUZZERS) $(GUEST)
+fuzz: deps $(GUEST)
+	$(Q)scripts/install-deps fuzz
+	$(Q)$(MAKE) --no-print-directory $(FUZZERS)
 	$(Q)mkdir -p $(OUT)/fuzz/elf $(OUT)/fuzz/bzimage
 	$(Q)cp $(GUEST) $(OUT)/fuzz/elf/seed
 	$(Q)if ls .cache/kernel/boot/vmlinuz-* >/dev/null 2>&1; then \
