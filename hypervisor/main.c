@@ -64,6 +64,7 @@ static void usage(FILE *f)
 "  --quiet              do not copy the guest console to stdout\n"
 "  --list-devices       list the device models\n"
 "  -v, --verbose        debug logging\n"
+"  --version            print the version and git revision\n"
 "  -h, --help           this text\n");
 }
 
@@ -116,6 +117,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "list-devices", no_argument, NULL, 'L' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -143,6 +145,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'q': o->console = false; break;
 		case 'L': device__print_models(); exit(0);
 		case 'v': log_level = LOG_DEBUG; break;
+		case 'V': printf("vioscope-vmm %s\n", env__version()); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default:
 			die("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);

@@ -15,6 +15,11 @@
 #define VIOSCOPE_GIT_REV "unknown"
 #endif
 
+const char *env__version(void)
+{
+	return VIOSCOPE_VERSION " (git " VIOSCOPE_GIT_REV ")";
+}
+
 const char *env__kvm_kind(void)
 {
 	/* The loaded KVM vendor module tells the technology. */
