@@ -84,6 +84,7 @@ TEST_OBJS := \
 	tests/hypervisor/test_vfio_pci.o \
 	tests/analyzers/test_hist.o \
 	tests/probes/test_usdt.o \
+	tests/cli/test_cli.o \
 	tests/integration/test_vmm.o \
 	tests/integration/test_micro.o \
 	tests/helpers.o
