@@ -47,6 +47,7 @@ VMM_CORE_OBJS := \
 	hypervisor/irq.o \
 	hypervisor/pci.o \
 	hypervisor/msix.o \
+	hypervisor/virtq.o \
 	hypervisor/ioeventfd.o \
 	hypervisor/evloop.o \
 	hypervisor/device.o \
@@ -77,6 +78,7 @@ TEST_OBJS := \
 	tests/hypervisor/test_bus.o \
 	tests/hypervisor/test_pci.o \
 	tests/hypervisor/test_msix.o \
+	tests/hypervisor/test_virtq.o \
 	tests/hypervisor/test_bzimage.o \
 	tests/hypervisor/test_elf.o \
 	tests/hypervisor/test_uart.o \
@@ -191,7 +193,12 @@ bench: deps
 # make fuzz: libFuzzer + ASan/UBSan on the image loaders (FUZZ_SECONDS each).
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -I. -D_GNU_SOURCE
-FUZZERS := $(BIN)/fuzz-elf $(BIN)/fuzz-bzimage
+FUZZERS := $(BIN)/fuzz-elf $(BIN)/fuzz-bzimage $(BIN)/fuzz-virtq
+$(BIN)/fuzz-virtq: tests/fuzz/fuzz_virtq.c hypervisor/virtq.c hypervisor/kvm.c hypervisor/irq.c \
+		   hypervisor/pci.c hypervisor/bus.c lib/log.c
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^
 $(BIN)/fuzz-elf: tests/fuzz/fuzz_elf.c hypervisor/boot/elf.c
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -210,9 +217,10 @@ fuzz: deps $(GUEST)
 	$(Q)cp $(GUEST) $(OUT)/fuzz/elf/seed
 	$(Q)if ls .cache/kernel/boot/vmlinuz-* >/dev/null 2>&1; then \
 		head -c 131072 $$(ls .cache/kernel/boot/vmlinuz-* | head -1) > $(OUT)/fuzz/bzimage/seed; fi
-	$(Q)set -e; for t in elf bzimage; do \
+	$(Q)mkdir -p $(OUT)/fuzz/virtq
+	$(Q)set -e; for t in elf bzimage virtq; do \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-		$(BIN)/fuzz-$$t $(OUT)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=131072 \
+		$(BIN)/fuzz-$$t $(OUT)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=131072 -timeout=10 \
 			> $(OUT)/fuzz/$$t.log 2>&1 || { tail -40 $(OUT)/fuzz/$$t.log; exit 1; }; \
 		tail -1 $(OUT)/fuzz/$$t.log; \
 	done
