@@ -27,11 +27,11 @@ ifeq ($(WERROR),1)
 WARNINGS += -Werror
 endif
 
-PKGS := libcjson gsl
+PKGS := libcjson gsl liburing
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARNINGS) -I. -D_GNU_SOURCE -MD -MP \
 	      $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm) -lpthread
+LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm -luring) -lpthread
 
 # ---- objects, listed explicitly --------------------------------------------
 LIB_OBJS := \
@@ -48,6 +48,9 @@ VMM_CORE_OBJS := \
 	hypervisor/pci.o \
 	hypervisor/msix.o \
 	hypervisor/virtq.o \
+	hypervisor/backends/blk.o \
+	hypervisor/backends/sync.o \
+	hypervisor/backends/uring.o \
 	hypervisor/ioeventfd.o \
 	hypervisor/evloop.o \
 	hypervisor/device.o \
@@ -79,6 +82,7 @@ TEST_OBJS := \
 	tests/hypervisor/test_pci.o \
 	tests/hypervisor/test_msix.o \
 	tests/hypervisor/test_virtq.o \
+	tests/hypervisor/backends/test_blk.o \
 	tests/hypervisor/test_bzimage.o \
 	tests/hypervisor/test_elf.o \
 	tests/hypervisor/test_uart.o \

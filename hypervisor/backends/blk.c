@@ -1,0 +1,94 @@
+#include "hypervisor/backends/blk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+
+static uint64_t iov_bytes(const struct iovec *iov, int n)
+{
+	uint64_t total = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	return total;
+}
+
+int blk__submit(struct blk_backend *b, struct blk_req *req)
+{
+	uint64_t len = iov_bytes(req->iov, req->iovcnt);
+
+	if (req->op != BLK_FLUSH && (req->offset > b->size || len > b->size - req->offset)) {
+		b->errors++;
+		return -EINVAL;
+	}
+	return b->ops->submit(b, req);
+}
+
+struct blk_backend *blk__open(const char *path, uint64_t create_size, bool direct,
+			      const char *engine, unsigned int depth)
+{
+	struct blk_backend *b = calloc(1, sizeof(*b));
+	int flags = O_RDWR | O_CLOEXEC | (direct ? O_DIRECT : 0);
+	struct stat st;
+
+	if (!b)
+		return NULL;
+	snprintf(b->path, sizeof(b->path), "%s", path);
+	b->direct = direct;
+	b->fd = open(path, flags);
+	if (b->fd < 0 && errno == ENOENT && create_size) {
+		b->fd = open(path, flags | O_CREAT | O_EXCL, 0644);
+		if (b->fd >= 0 && ftruncate(b->fd, (off_t)create_size) < 0) {
+			pr_err("disk %s: cannot size it to %llu bytes: %s", path,
+			       (unsigned long long)create_size, strerror(errno));
+			goto err;
+		}
+	}
+	if (b->fd < 0) {
+		pr_err("disk %s: %s", path, strerror(errno));
+		goto err;
+	}
+	if (fstat(b->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 512) {
+		pr_err("disk %s: not a raw image of at least 512 bytes", path);
+		goto err;
+	}
+	b->size = (uint64_t)st.st_size & ~511ULL;	/* whole sectors only */
+
+	if (!engine || !strcmp(engine, "uring")) {
+		b->ops = &blk_uring_ops;
+		if (b->ops->init(b, depth) == 0)
+			return b;
+		if (engine) {
+			pr_err("disk %s: io_uring is not available here", path);
+			goto err;
+		}
+		pr_info("disk %s: io_uring unavailable, using synchronous I/O", path);
+	} else if (strcmp(engine, "sync")) {
+		pr_err("disk %s: unknown engine '%s' (uring or sync)", path, engine);
+		goto err;
+	}
+	b->ops = &blk_sync_ops;
+	if (b->ops->init(b, depth) == 0)
+		return b;
+err:
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b);
+	return NULL;
+}
+
+void blk__close(struct blk_backend *b)
+{
+	if (!b)
+		return;
+	b->ops->exit(b);
+	close(b->fd);
+	free(b);
+}

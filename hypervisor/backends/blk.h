@@ -1,0 +1,66 @@
+#ifndef VIOSCOPE__BLK_H
+#define VIOSCOPE__BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/*
+ * Block backends: one raw image file behind every disk model, so that
+ * comparing AHCI with virtio-blk measures the device path and nothing else.
+ * An engine is an ops table: io_uring (liburing, asynchronous, completions
+ * signalled on an eventfd) or sync (preadv/pwritev in the caller).
+ */
+enum blk_op { BLK_READ, BLK_WRITE, BLK_FLUSH };
+
+struct blk_req;
+typedef void (*blk_done_t)(struct blk_req *req, int result);	/* bytes or -errno */
+
+struct blk_req {
+	enum blk_op op;
+	uint64_t offset;		/* bytes */
+	const struct iovec *iov;
+	int iovcnt;
+	blk_done_t done;
+	void *opaque;
+};
+
+struct blk_backend;
+
+struct blk_engine_ops {
+	const char *name;
+	int (*init)(struct blk_backend *b, unsigned int depth);
+	/* Starts a request; done() runs now (sync) or from complete(). */
+	int (*submit)(struct blk_backend *b, struct blk_req *req);
+	/* Fd that becomes readable when completions wait, or -1. */
+	int (*event_fd)(struct blk_backend *b);
+	/* Calls done() for every finished request. */
+	void (*complete)(struct blk_backend *b);
+	void (*exit)(struct blk_backend *b);
+};
+
+struct blk_backend {
+	const struct blk_engine_ops *ops;
+	int fd;
+	uint64_t size;			/* bytes */
+	bool direct;			/* O_DIRECT */
+	char path[256];
+	void *priv;
+	uint64_t errors;		/* requests refused (range) or failed */
+};
+
+extern const struct blk_engine_ops blk_sync_ops;
+extern const struct blk_engine_ops blk_uring_ops;
+
+/*
+ * Opens (creating at `create_size` bytes when missing and create_size > 0)
+ * a raw image. engine: "uring", "sync" or NULL for io_uring with a fallback
+ * to sync when the kernel refuses it. Errors are reported.
+ */
+struct blk_backend *blk__open(const char *path, uint64_t create_size, bool direct,
+			      const char *engine, unsigned int depth);
+void blk__close(struct blk_backend *b);
+/* Checks the range against the image (guest-chosen sectors!) and submits. */
+int blk__submit(struct blk_backend *b, struct blk_req *req);
+
+#endif /* VIOSCOPE__BLK_H */
