@@ -48,6 +48,7 @@ VMM_CORE_OBJS := \
 	hypervisor/pci.o \
 	hypervisor/msix.o \
 	hypervisor/virtq.o \
+	hypervisor/virtio-pci.o \
 	hypervisor/backends/blk.o \
 	hypervisor/backends/sync.o \
 	hypervisor/backends/uring.o \
@@ -67,7 +68,8 @@ VMM_CORE_OBJS := \
 	hypervisor/devices/rtc.o \
 	hypervisor/devices/vioctl.o \
 	hypervisor/devices/bench.o \
-	hypervisor/devices/vfio-pci.o
+	hypervisor/devices/vfio-pci.o \
+	hypervisor/devices/virtio-blk.o
 
 VMM_OBJS := hypervisor/main.o $(VMM_CORE_OBJS) $(LIB_OBJS)
 

@@ -156,6 +156,7 @@ static const struct {
 } suites[] = {
 	{ "l2-boot", judge_shell },
 	{ "nvme-passthrough", judge_fio },
+	{ "virtio-blk", judge_fio },
 	{ "e1000e-passthrough", judge_iperf },
 };
 

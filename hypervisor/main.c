@@ -40,6 +40,8 @@ struct options {
 	const char *json;
 	const char *passthrough[4];	/* host PCI addresses for vfio-pci */
 	int nr_passthrough;
+	const char *disks[4];		/* MODE:SPEC */
+	int nr_disks;
 	int timeout_s;
 	bool console;
 };
@@ -57,6 +59,8 @@ static void usage(FILE *f)
 "  --initrd FILE        initramfs for --kernel\n"
 "  --cmdline TEXT       kernel command line (default \"" DEFAULT_CMDLINE "\")\n"
 "  --passthrough BDF    give the guest a host PCI device bound to vfio-pci (up to 4)\n"
+"  --disk pv:PATH[,size=64M][,engine=uring|sync][,direct]\n"
+"                       a virtio-blk disk on a raw image (created when missing)\n"
 "  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M, at most 3G)\n"
 "  --cpus N             vCPUs (default 1, at most 64)\n"
 "  --json FILE          write results, exits, device metrics and environment\n"
@@ -113,6 +117,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "cpus", required_argument, NULL, 'n' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "passthrough", required_argument, NULL, 'p' },
+		{ "disk", required_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "list-devices", no_argument, NULL, 'L' },
@@ -136,6 +141,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'm': o->mem = parse_size(optarg); break;
 		case 'n': o->cpus = parse_int("--cpus", optarg, 1, 64); break;
 		case 'j': o->json = optarg; break;
+		case 'd':
+			if (o->nr_disks == 4)
+				die("--disk: at most 4 disks");
+			if (strncmp(optarg, "pv:", 3))
+				die("--disk %s: only pv:PATH (virtio-blk) exists so far; emul: (AHCI) is not built yet",
+				    optarg);
+			o->disks[o->nr_disks++] = optarg;
+			break;
 		case 'p':
 			if (o->nr_passthrough == 4)
 				die("--passthrough: at most 4 devices");
@@ -366,6 +379,9 @@ static int vm__build(struct kvm *kvm, const struct options *o)
 	for (i = 0; i < o->nr_passthrough; i++)
 		if (!device__create(kvm, "vfio-pci", o->passthrough[i]))
 			return -ENODEV;	/* the model said why */
+	for (i = 0; i < o->nr_disks; i++)
+		if (!device__create(kvm, "virtio-blk", o->disks[i] + 3))
+			return -ENODEV;
 	/* The vCPUs exist before loading so that tsc_khz is known to the guest. */
 	ret = create_vcpus(kvm, o);
 	if (ret) {

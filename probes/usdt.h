@@ -28,6 +28,12 @@
 	  "MSI-X message written to the vector's irqfd (KVM injects it)")	\
 	X(vfio_bar, "bar, offset, len, is_write",				\
 	  "vfio-pci: a trapped BAR access forwarded to the host device")	\
+	X(virtio_kick, "device_id, queue",					\
+	  "a virtio queue was notified (ioeventfd or trapped write)")		\
+	X(blk_submit, "type, sector, bytes",					\
+	  "virtio-blk: a request parsed and handed to the block backend")	\
+	X(blk_complete, "head, status",					\
+	  "virtio-blk: a request answered (status byte, used ring)")		\
 	X(guest_phase, "phase",						\
 	  "probe guest switched measurement phase (0 dispatch, 1 raw loop)")
 
