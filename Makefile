@@ -90,6 +90,7 @@ TEST_OBJS := \
 	tests/hypervisor/test_uart.o \
 	tests/hypervisor/test_results.o \
 	tests/hypervisor/test_vfio_pci.o \
+	tests/hypervisor/devices/test_virtio_blk.o \
 	tests/analyzers/test_hist.o \
 	tests/probes/test_usdt.o \
 	tests/cli/test_cli.o \
