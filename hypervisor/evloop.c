@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/sdt.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -146,6 +147,16 @@ int evloop__del(struct evloop *ev, int fd)
 	}
 	pthread_mutex_unlock(&ev->lock);
 	return ret;
+}
+
+uint64_t evloop__cpu_ns(const struct evloop *ev)
+{
+	struct timespec ts;
+	clockid_t clk;
+
+	if (!ev->running || pthread_getcpuclockid(ev->thread, &clk) || clock_gettime(clk, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 uint64_t evloop__wakeups(const struct evloop *ev)

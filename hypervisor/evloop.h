@@ -20,5 +20,7 @@ void evloop__free(struct evloop *ev);
 int evloop__add(struct evloop *ev, int fd, uint32_t events, evloop_cb_t cb, void *opaque);
 int evloop__del(struct evloop *ev, int fd);
 uint64_t evloop__wakeups(const struct evloop *ev);
+/* CPU time the event-loop thread has used (ns), 0 when not running. */
+uint64_t evloop__cpu_ns(const struct evloop *ev);
 
 #endif /* VIOSCOPE__EVLOOP_H */

@@ -11,6 +11,13 @@
 #include "hypervisor/kvm.h"
 #include "lib/log.h"
 
+static uint64_t total_signals;
+
+uint64_t ioeventfd__total(void)
+{
+	return __atomic_load_n(&total_signals, __ATOMIC_RELAXED);
+}
+
 static void ioeventfd__consume(struct ioeventfd *ioe)
 {
 	eventfd_t count;
@@ -18,6 +25,7 @@ static void ioeventfd__consume(struct ioeventfd *ioe)
 	pthread_mutex_lock(&ioe->lock);
 	if (eventfd_read(ioe->fd, &count) == 0 && count) {
 		DTRACE_PROBE3(vioscope, ioeventfd, ioe->addr, ioe->is_pio, count);
+		__atomic_add_fetch(&total_signals, count, __ATOMIC_RELAXED);
 		ioe->cb(ioe->opaque, count);
 	}
 	pthread_mutex_unlock(&ioe->lock);

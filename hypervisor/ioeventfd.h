@@ -30,5 +30,7 @@ void ioeventfd__del(struct ioeventfd *ioe);
 /* Consumes writes KVM signalled but the event loop has not handled yet, so
  * that counters read right after are exact. Any thread. */
 void ioeventfd__flush(struct ioeventfd *ioe);
+/* Guest writes signalled through any ioeventfd so far (all devices). */
+uint64_t ioeventfd__total(void);
 
 #endif /* VIOSCOPE__IOEVENTFD_H */

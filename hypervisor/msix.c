@@ -19,6 +19,13 @@
 #define MSIX_CTRL_ENABLE	0x8000
 #define MSIX_CTRL_FMASK		0x4000
 
+static uint64_t total_sent;
+
+uint64_t msix__total_sent(void)
+{
+	return __atomic_load_n(&total_sent, __ATOMIC_RELAXED);
+}
+
 int msix__init(struct msix *m, struct pci_device *pdev, unsigned int nr, int bar,
 	       uint32_t table_off, uint32_t pba_off)
 {
@@ -129,6 +136,7 @@ static int vector_send(struct msix *m, unsigned int v)
 	if (eventfd_write(m->vec[v].irqfd, 1) < 0)
 		return -errno;
 	m->delivered++;
+	__atomic_add_fetch(&total_sent, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -56,5 +56,7 @@ int msix__notify(struct msix *m, unsigned int v);
 /* The irqfd of vector v with its route brought up to date (allocated on
  * first use), for a device that signals it directly; or -errno. */
 int msix__vector_fd(struct msix *m, unsigned int v);
+/* MSI-X messages sent through irqfds so far, all devices. */
+uint64_t msix__total_sent(void);
 
 #endif /* VIOSCOPE__MSIX_H */

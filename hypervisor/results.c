@@ -13,6 +13,9 @@
 
 #include "analyzers/stats.h"
 #include "hypervisor/device.h"
+#include "hypervisor/evloop.h"
+#include "hypervisor/ioeventfd.h"
+#include "hypervisor/msix.h"
 #include "hypervisor/kvm.h"
 #include "hypervisor/vcpu.h"
 #include "lib/log.h"
@@ -81,12 +84,12 @@ void results__observe(struct kvm *kvm, struct observed *o)
 	dev = device__find(kvm, "vioctl");
 	if (dev)
 		o->ctl = metrics__value(&dev->metrics, "exits");
+	/* Trapped doorbell writes the bench device served count as kicks too. */
 	dev = device__find(kvm, "bench");
-	if (dev) {
-		o->ioeventfd = metrics__value(&dev->metrics, "ioeventfd_kicks") +
-			       metrics__value(&dev->metrics, "irq_kicks");
-		o->irqs = metrics__value(&dev->metrics, "irqs_sent");
-	}
+	o->ioeventfd = ioeventfd__total() +
+		       (dev ? metrics__value(&dev->metrics, "trapped_kicks") : 0);
+	o->irqs = msix__total_sent();
+	o->evloop_cpu_ns = kvm->evloop ? evloop__cpu_ns(kvm->evloop) : 0;
 }
 
 void results__begin(struct kvm *kvm)
@@ -142,6 +145,7 @@ int results__add_from_guest(struct kvm *kvm, uint64_t gpa)
 		.hlt = now.hlt - r->begin.hlt, .raw_loop = now.raw_loop - r->begin.raw_loop,
 		.ctl = now.ctl - r->begin.ctl, .ioeventfd = now.ioeventfd - r->begin.ioeventfd,
 		.irqs = now.irqs - r->begin.irqs,
+		.evloop_cpu_ns = now.evloop_cpu_ns - r->begin.evloop_cpu_ns,
 	};
 	r->items[r->nr++] = gr;
 	pthread_mutex_unlock(&r->lock);

@@ -23,6 +23,7 @@ struct observed {
 	uint64_t ctl;		/* results-channel exits (not part of a measurement) */
 	uint64_t ioeventfd;	/* doorbell writes signalled by KVM, no exit */
 	uint64_t irqs;		/* MSI-X messages sent through irqfd */
+	uint64_t evloop_cpu_ns;	/* CPU time of the event-loop thread (device backends) */
 };
 
 struct guest_result {

@@ -31,7 +31,7 @@ struct bench {
 	pthread_mutex_t raise_lock;	/* an interrupt and its count are one step */
 	uint32_t last_value;
 	struct metric_counter *pio_exits, *mmio_exits, *kicks, *irq_kicks, *irqs_sent,
-		*irqs_held;
+		*irqs_held, *trapped_kicks;
 };
 
 static void bench__raise(struct bench *b)
@@ -75,6 +75,8 @@ static void bench__pio(void *opaque, uint64_t off, void *data, uint32_t len, boo
 		return;
 	}
 	/* A doorbell write KVM did not match (other length) is served here. */
+	if (off == VIO_BENCH_PIO_KICK || off == VIO_BENCH_PIO_IRQ)
+		counter__inc(b->trapped_kicks);
 	if (off == VIO_BENCH_PIO_KICK)
 		bench__kick(b, 1);
 	else if (off == VIO_BENCH_PIO_IRQ)
@@ -99,6 +101,8 @@ static void bench__mmio(void *opaque, uint64_t off, void *data, uint32_t len, bo
 		memcpy(data, &v, len < 4 ? len : 4);
 		return;
 	}
+	if (off == VIO_BENCH_MMIO_KICK || off == VIO_BENCH_MMIO_IRQ)
+		counter__inc(b->trapped_kicks);
 	if (off == VIO_BENCH_MMIO_KICK)
 		bench__kick(b, 1);
 	else if (off == VIO_BENCH_MMIO_IRQ)
@@ -134,6 +138,7 @@ static int bench__init(struct kvm *kvm, struct device *dev, const char *args)
 	b->irq_kicks = metrics__counter(&dev->metrics, "irq_kicks");
 	b->irqs_sent = metrics__counter(&dev->metrics, "irqs_sent");
 	b->irqs_held = metrics__counter(&dev->metrics, "irqs_held");
+	b->trapped_kicks = metrics__counter(&dev->metrics, "trapped_kicks");
 
 	/* Class ff: "device does not fit any defined class". */
 	pci__device_init(&b->pci, dev->name, VIO_BENCH_VENDOR, VIO_BENCH_DEVICE, 0xff0000);

@@ -55,7 +55,34 @@ enum vio_micro_kind {
 	VIO_MICRO_PIO_RAW = 5,
 	VIO_MICRO_MMIO_RAW = 6,
 	VIO_MICRO_NULL = 7,		/* no operation: the cost of the timing itself */
+	VIO_DISK = 16,			/* the disk workload (record carries struct vio_disk) */
 };
+
+enum vio_disk_rw {
+	VIO_RW_READ = 0, VIO_RW_WRITE = 1, VIO_RW_RANDREAD = 2, VIO_RW_RANDWRITE = 3,
+};
+
+/* Disk workload details, inside struct vio_result. */
+struct vio_disk {
+	uint32_t rw;			/* enum vio_disk_rw */
+	uint32_t block_size;		/* bytes per I/O */
+	uint32_t iodepth;
+	uint32_t errors;		/* I/Os the device answered with an error */
+	uint64_t bytes;
+	uint64_t capacity;		/* device size in bytes */
+	uint64_t verify_blocks;		/* verify=1: blocks 0..n-1 hold the pattern */
+	uint64_t verify_mismatches;	/* found by the guest on read-back */
+	uint64_t interrupts;		/* completion interrupts the guest took */
+};
+
+/*
+ * The verify pattern: byte i of block b. Shared so that the VMM can check
+ * the image file from the host side as well.
+ */
+static inline uint8_t vio_pattern(uint64_t block, uint32_t i)
+{
+	return (uint8_t)((block * 131 + i * 7 + 0x5a) ^ (i >> 8));
+}
 
 enum vio_irq_mode {
 	VIO_IRQ_NONE = 0,
@@ -95,6 +122,7 @@ struct vio_result {
 	struct vio_samples measured;	/* the kind's own path */
 	struct vio_samples raw;		/* the same ops under the raw loop, or count 0 */
 	struct vio_samples timer;	/* empty timed ops: rdtsc cost, subtracted by the VMM */
+	struct vio_disk disk;		/* kind VIO_DISK only */
 };
 
 enum vio_err {
