@@ -111,7 +111,9 @@ GUEST_OBJS := \
 	hypervisor/guest/intr.o \
 	hypervisor/guest/workload.o \
 	hypervisor/guest/micro.o \
-	hypervisor/guest/poke.o
+	hypervisor/guest/poke.o \
+	hypervisor/guest/virtio.o \
+	hypervisor/guest/disk.o
 
 GUEST_CFLAGS := -O2 -g -std=gnu11 -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-mno-red-zone -fno-stack-protector -mcmodel=small -mgeneral-regs-only \

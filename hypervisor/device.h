@@ -20,6 +20,9 @@ struct device_ops {
 	void (*exit)(struct device *dev);
 	/* Optional: bring metrics up to date (drain pending notifications). */
 	void (*sync)(struct device *dev);
+	/* Optional, disks: counts blocks 0..n-1 of the backing image that do not
+	 * hold vio_pattern() (the guest's verify=1 check, from the host side). */
+	int64_t (*host_verify)(struct device *dev, uint32_t block_size, uint64_t blocks);
 	/* Optional: model state worth keeping in the results (beside metrics). */
 	void (*to_json)(struct device *dev, struct cJSON *obj);
 };

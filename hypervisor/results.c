@@ -24,7 +24,7 @@ static const char *const kind_names[] = {
 	[VIO_MICRO_PIO] = "pio", [VIO_MICRO_MMIO] = "mmio",
 	[VIO_MICRO_IOEVENTFD] = "ioeventfd", [VIO_MICRO_IRQ] = "irq",
 	[VIO_MICRO_PIO_RAW] = "pio-raw", [VIO_MICRO_MMIO_RAW] = "mmio-raw",
-	[VIO_MICRO_NULL] = "null",
+	[VIO_MICRO_NULL] = "null", [VIO_DISK] = "disk",
 };
 
 static const char *const status_names[] = {
@@ -227,6 +227,62 @@ static void add_exits(cJSON *rec, const struct guest_result *gr)
 	cJSON_AddNumberToObject(per, "irqs_injected", (double)d->irqs / ops);
 }
 
+static const char *const rw_names[] = {
+	[VIO_RW_READ] = "read", [VIO_RW_WRITE] = "write",
+	[VIO_RW_RANDREAD] = "randread", [VIO_RW_RANDWRITE] = "randwrite",
+};
+
+static void add_metric(cJSON *arr, const char *name, const char *unit, const char *direction,
+		       double value)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(m, "name", name);
+	cJSON_AddStringToObject(m, "unit", unit);
+	cJSON_AddStringToObject(m, "direction", direction);
+	cJSON_AddNumberToObject(m, "value", value);
+	cJSON_AddItemToArray(arr, m);
+}
+
+/* A disk record: throughput, per-I/O costs, and the verify result checked
+ * from the host side too. */
+static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
+{
+	const struct vio_disk *d = &gr->rec.disk;
+	double secs = kvm->tsc_khz && gr->rec.tsc_end > gr->rec.tsc_start ?
+		      (double)(gr->rec.tsc_end - gr->rec.tsc_start) / ((double)kvm->tsc_khz * 1e3) : 0;
+	double ios = gr->rec.ops ? (double)gr->rec.ops : 1;
+	cJSON *m = cJSON_AddArrayToObject(o, "metrics");
+	struct device *dev;
+
+	cJSON_AddStringToObject(o, "rw", NAME_OR(rw_names, d->rw, "?"));
+	cJSON_AddNumberToObject(o, "block_size", d->block_size);
+	cJSON_AddNumberToObject(o, "iodepth", d->iodepth);
+	cJSON_AddNumberToObject(o, "capacity_bytes", (double)d->capacity);
+	if (secs > 0) {
+		add_metric(m, "iops", "IO/s", "higher_is_better", ios / secs);
+		add_metric(m, "throughput_mib_s", "MiB/s", "higher_is_better",
+			   (double)d->bytes / secs / (1 << 20));
+	}
+	add_metric(m, "interrupts_per_io", "count", "lower_is_better", (double)d->interrupts / ios);
+	add_metric(m, "backend_cpu_ns_per_io", "ns", "lower_is_better",
+		   (double)gr->during.evloop_cpu_ns / ios);
+	add_metric(m, "io_errors", "count", "lower_is_better", d->errors);
+	if (d->verify_blocks) {
+		int64_t host_bad = -1;
+
+		for (dev = kvm->devices; dev; dev = dev->next)
+			if (dev->ops->host_verify) {
+				host_bad = dev->ops->host_verify(dev, d->block_size, d->verify_blocks);
+				break;
+			}
+		cJSON_AddNumberToObject(o, "verify_blocks", (double)d->verify_blocks);
+		add_metric(m, "verify_mismatches_guest", "blocks", "lower_is_better",
+			   (double)d->verify_mismatches);
+		add_metric(m, "verify_mismatches_host", "blocks", "lower_is_better", (double)host_bad);
+	}
+}
+
 cJSON *results__to_json(struct kvm *kvm)
 {
 	struct results *r = kvm->results;
@@ -271,6 +327,8 @@ cJSON *results__to_json(struct kvm *kvm)
 			cJSON_AddNumberToObject(o, "overhead_vs_raw_pct",
 						(mean / raw_mean - 1.0) * 100.0);
 		add_exits(o, gr);
+		if (rec->kind == VIO_DISK)
+			add_disk(kvm, o, gr);
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
@@ -294,6 +352,30 @@ void results__print(cJSON *records, FILE *f)
 	cJSON_ArrayForEach(r, records) {
 		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(r, "kind"));
 		const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(r, "status"));
+
+		if (!strcmp(kind, "disk")) {
+			const cJSON *mt;
+
+			fprintf(f, "disk  %-9s bs %-6.0f qd %-2.0f %7.0f I/Os  p50 %8.2f us  p99 %8.2f us",
+				cJSON_GetStringValue(cJSON_GetObjectItem(r, "rw")),
+				num(r, "block_size", NULL, NULL), num(r, "iodepth", NULL, NULL),
+				num(r, "ops", NULL, NULL), num(r, "per_op", "ns", "p50") / 1e3,
+				num(r, "per_op", "ns", "p99") / 1e3);
+			cJSON_ArrayForEach(mt, cJSON_GetObjectItem(r, "metrics")) {
+				const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(mt, "name"));
+
+				if (!strcmp(n, "iops"))
+					fprintf(f, "  %8.0f IOPS", num(mt, "value", NULL, NULL));
+				if (!strncmp(n, "verify_mismatches", 17))
+					fprintf(f, "  %s %.0f", n + 18, num(mt, "value", NULL, NULL));
+			}
+			fprintf(f, "  exits/io pio %.2f mmio %.2f kicks %.2f irqs %.2f%s\n",
+				num(r, "exits_per_op", "pio", NULL), num(r, "exits_per_op", "mmio", NULL),
+				num(r, "exits_per_op", "ioeventfd_signals", NULL),
+				num(r, "exits_per_op", "irqs_injected", NULL),
+				strcmp(status, "ok") ? "  [failed]" : "");
+			continue;
+		}
 		const char *space = cJSON_GetStringValue(cJSON_GetObjectItem(r, "space"));
 		double raw = num(r, "raw_baseline", "ns", "p50");
 		char label[32];

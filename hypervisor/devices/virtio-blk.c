@@ -17,10 +17,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/sdt.h>
+#include <unistd.h>
 
 #include "hypervisor/backends/blk.h"
 #include "hypervisor/device.h"
 #include "hypervisor/evloop.h"
+#include "hypervisor/guest/abi.h"
 #include "hypervisor/kvm.h"
 #include "hypervisor/virtio-pci.h"
 #include "lib/log.h"
@@ -326,7 +328,7 @@ static int vblk__init(struct kvm *kvm, struct device *dev, const char *args)
 	ret = virtio_pci__init(&vb->vp, kvm, dev, &vblk_virtio_ops, vb);
 	if (ret)
 		return ret;
-	pr_info("%s: %s, %llu MiB, %s engine%s", dev->name, path,
+	pr_debug("%s: %s, %llu MiB, %s engine%s", dev->name, path,
 		(unsigned long long)(vb->backend->size >> 20), vb->backend->ops->name,
 		direct ? ", O_DIRECT" : "");
 	return 0;
@@ -342,6 +344,31 @@ static void vblk__exit(struct device *dev)
 		evloop__del(dev->kvm->evloop, efd);
 	blk__close(vb->backend);
 	free(vb);
+}
+
+static int64_t vblk__host_verify(struct device *dev, uint32_t bs, uint64_t blocks)
+{
+	struct vblk *vb = dev->priv;
+	uint8_t *buf = malloc(bs);
+	int64_t bad = 0;
+	uint64_t b;
+	uint32_t i;
+
+	if (!buf || bs == 0)
+		return -ENOMEM;
+	for (b = 0; b < blocks; b++) {
+		if (pread(vb->backend->fd, buf, bs, (off_t)(b * bs)) != (ssize_t)bs) {
+			bad++;
+			continue;
+		}
+		for (i = 0; i < bs; i++)
+			if (buf[i] != vio_pattern(b, i)) {
+				bad++;
+				break;
+			}
+	}
+	free(buf);
+	return bad;
 }
 
 static void vblk__to_json(struct device *dev, struct cJSON *obj)
@@ -360,6 +387,7 @@ static const struct device_ops vblk_ops = {
 	.help = "paravirtual disk: virtio-blk on modern virtio-pci (--disk pv:PATH)",
 	.init = vblk__init,
 	.exit = vblk__exit,
+	.host_verify = vblk__host_verify,
 	.to_json = vblk__to_json,
 };
 device_register(vblk_ops);

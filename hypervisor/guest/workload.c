@@ -129,10 +129,12 @@ int workload_run(const struct vio_boot_info *bi)
 			break;
 		if (!strncmp(one, "micro", 5) && (one[5] == ' ' || !one[5])) {
 			status = micro_run(one + 5, bi);
+		} else if (!strncmp(one, "disk", 4) && (one[4] == ' ' || !one[4])) {
+			status = disk_run(one + 4, bi);
 		} else if (!strncmp(one, "poke", 4) && (one[4] == ' ' || !one[4])) {
 			status = poke_run(one + 4);
 		} else {
-			printf("guest: unknown workload '%s' (known: micro, poke)\n", one);
+			printf("guest: unknown workload '%s' (known: micro, disk, poke)\n", one);
 			status = VIO_ERR_WORKLOAD;
 		}
 	}

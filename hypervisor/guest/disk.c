@@ -1,0 +1,245 @@
+/*
+ * The disk workload, fio-like, on the virtio-blk disk (dev=pv):
+ *   disk rw=randread|randwrite|read|write bs=4096 iodepth=1..32
+ *        ios=N verify=0|1
+ * Each I/O is timed from submission to the completion seen by the guest
+ * (interrupt, then the used ring). verify=1 first writes the pattern of
+ * abi.h to the first blocks, reads them back and compares; the VMM checks
+ * the same blocks in the image file. Writes always carry the pattern of
+ * their block, so that check holds after any workload.
+ */
+#include "hypervisor/guest/virtio.h"
+
+#define VBLK_TYPE	2
+#define T_IN		0
+#define T_OUT		1
+#define SECTOR		512
+#define MAX_DEPTH	32
+#define VERIFY_BLOCKS	32
+#define DISK_VECTOR	(INTR_MSIX_BASE + 1)
+#define WAIT_TICKS	50		/* watchdog ticks (~100 ms each) per wait */
+
+static const char *const disk_args[] = { "dev", "rw", "bs", "iodepth", "ios", "verify", NULL };
+static const struct arg_choice rws[] = {
+	{ "read", VIO_RW_READ }, { "write", VIO_RW_WRITE },
+	{ "randread", VIO_RW_RANDREAD }, { "randwrite", VIO_RW_RANDWRITE }, { 0 },
+};
+static const struct arg_choice devs[] = { { "pv", 0 }, { 0 } };
+
+struct slot {
+	uint32_t type, reserved;	/* struct virtio_blk_outhdr */
+	uint64_t sector;
+	uint8_t status;
+	uint64_t block;
+	uint64_t t0;
+	uint8_t *buf;
+};
+
+static struct gvirtio vb;
+static struct slot *slots;
+static volatile uint64_t irqs;
+static volatile unsigned int ticks;
+static struct vio_result result;
+
+static void on_irq(uint8_t v) { irqs++; }
+static void on_tick(uint8_t v) { ticks++; }
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t next_random(void)
+{
+	rng ^= rng << 13;	/* xorshift64 */
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* Only the first 8 bytes depend on the block (see vio_pattern). */
+static void fill_pattern(uint8_t *buf, uint32_t bs, uint64_t block, int whole)
+{
+	uint32_t i;
+
+	for (i = 0; i < (whole ? bs : 8); i++)
+		buf[i] = vio_pattern(block, i);
+}
+
+static void submit(unsigned int s, uint32_t type, uint64_t block, uint32_t bs)
+{
+	struct slot *sl = &slots[s];
+	uint16_t d = (uint16_t)(3 * s);
+
+	sl->type = type;
+	sl->sector = block * (bs / SECTOR);
+	sl->block = block;
+	sl->status = 0xff;
+	if (type == T_OUT)
+		fill_pattern(sl->buf, bs, block, 0);
+	vb.desc[d] = (struct vq_desc){ (uint64_t)sl, 16, VQ_F_NEXT, (uint16_t)(d + 1) };
+	vb.desc[d + 1] = (struct vq_desc){ (uint64_t)sl->buf, bs,
+		(uint16_t)(VQ_F_NEXT | (type == T_IN ? VQ_F_WRITE : 0)), (uint16_t)(d + 2) };
+	vb.desc[d + 2] = (struct vq_desc){ (uint64_t)&sl->status, 1, VQ_F_WRITE, 0 };
+	sl->t0 = rdtsc();
+	gvirtio_submit(&vb, d);
+}
+
+/* Waits for the next completion; returns its slot or -1 on a timeout. */
+static int reap(void)
+{
+	unsigned int start = ticks;
+	uint32_t len;
+	int head;
+
+	while ((head = gvirtio_used(&vb, &len)) < 0) {
+		if (ticks - start > WAIT_TICKS)
+			return -1;
+		if (vb.msix)
+			asm volatile("sti; hlt; cli" ::: "memory");
+		else
+			(void)mmio_read32(vb.isr);	/* polling: each read is an exit */
+	}
+	return head / 3;
+}
+
+static int run_one(uint32_t type, uint64_t block, uint32_t bs)
+{
+	int s;
+
+	submit(0, type, block, bs);
+	s = reap();
+	return s < 0 ? -1 : slots[s].status;
+}
+
+static uint64_t verify_pass(uint32_t bs, uint64_t nblocks)
+{
+	uint64_t b, bad = 0;
+	uint32_t i;
+
+	for (b = 0; b < nblocks; b++) {
+		fill_pattern(slots[0].buf, bs, b, 1);
+		if (run_one(T_OUT, b, bs) != 0)
+			bad++;
+	}
+	for (b = 0; b < nblocks; b++) {
+		memset(slots[0].buf, 0, bs);
+		if (run_one(T_IN, b, bs) != 0) {
+			bad++;
+			continue;
+		}
+		for (i = 0; i < bs; i++)
+			if (slots[0].buf[i] != vio_pattern(b, i)) {
+				bad++;
+				break;
+			}
+	}
+	return bad;
+}
+
+int disk_run(const char *args, const struct vio_boot_info *bi)
+{
+	uint64_t bs = 4096, depth = 1, ios = 1000, verify = 0, blocks, issued = 0, done = 0;
+	uint64_t *lat, *timer, seq = 0;
+	int rw = VIO_RW_RANDREAD, dev = 0, ret;
+	unsigned int s, nfree, free_slots[MAX_DEPTH];
+
+	if (arg_check("disk", args, disk_args) ||
+	    arg_choose("disk", args, "dev", devs, &dev) < 0 ||
+	    arg_choose("disk", args, "rw", rws, &rw) < 0 ||
+	    arg_u64("disk", args, "bs", SECTOR, 1u << 20, &bs) < 0 ||
+	    arg_u64("disk", args, "iodepth", 1, MAX_DEPTH, &depth) < 0 ||
+	    arg_u64("disk", args, "ios", 1, 1u << 22, &ios) < 0 ||
+	    arg_u64("disk", args, "verify", 0, 1, &verify) < 0)
+		return VIO_ERR_WORKLOAD;
+	if (bs % SECTOR) {
+		printf("guest: disk: bs must be a multiple of 512\n");
+		return VIO_ERR_WORKLOAD;
+	}
+	ret = gvirtio_init(&vb, VBLK_TYPE, 128, DISK_VECTOR);
+	if (ret) {
+		printf("guest: disk: no usable virtio-blk device (%d); add --disk pv:PATH\n", ret);
+		return VIO_ERR_NODEV;
+	}
+	intr_set_handler(DISK_VECTOR, on_irq);
+	intr_set_handler(INTR_WATCHDOG, on_tick);
+	result = (struct vio_result){ .magic = VIO_RESULT_MAGIC, .kind = VIO_DISK };
+	result.disk.capacity = gvirtio_config64(&vb, 0) * SECTOR;
+	blocks = result.disk.capacity / bs;
+	if (!blocks) {
+		printf("guest: disk: bs is larger than the disk\n");
+		return VIO_ERR_WORKLOAD;
+	}
+	slots = guest_alloc(MAX_DEPTH * sizeof(*slots));
+	lat = guest_alloc(ios * sizeof(uint64_t));
+	timer = guest_alloc(1000 * sizeof(uint64_t));
+	for (s = 0; slots && s < depth; s++) {
+		slots[s].buf = guest_alloc(bs);
+		if (!slots[s].buf)
+			slots = 0;
+	}
+	if (!slots || !lat || !timer) {
+		printf("guest: disk: buffers do not fit in RAM\n");
+		return VIO_ERR_NOMEM;
+	}
+	for (s = 0; s < depth; s++)
+		fill_pattern(slots[s].buf, (uint32_t)bs, 0, 1);
+	lapic_timer_periodic(100000000u);
+
+	if (verify) {
+		result.disk.verify_blocks = blocks < VERIFY_BLOCKS ? blocks : VERIFY_BLOCKS;
+		result.disk.verify_mismatches = verify_pass((uint32_t)bs, result.disk.verify_blocks);
+	}
+	/* The cost of timing itself, as in micro.c. */
+	for (s = 0; s < 1000; s++) {
+		uint64_t t0 = rdtsc();
+
+		timer[s] = rdtsc() - t0;
+	}
+
+	for (s = 0; s < depth; s++)
+		free_slots[s] = s;
+	nfree = (unsigned int)depth;
+	irqs = 0;
+	outl(VIO_CTL_BEGIN, 0);
+	result.tsc_start = rdtsc();
+	while (done < ios) {
+		int sl;
+
+		/* Keep iodepth requests in flight; completions free their slot. */
+		while (issued < ios && nfree) {
+			uint64_t block = (rw == VIO_RW_READ || rw == VIO_RW_WRITE) ? seq++ % blocks
+										: next_random() % blocks;
+
+			submit(free_slots[--nfree],
+			       (rw == VIO_RW_WRITE || rw == VIO_RW_RANDWRITE) ? T_OUT : T_IN,
+			       block, (uint32_t)bs);
+			issued++;
+		}
+		sl = reap();
+		if (sl < 0) {
+			printf("guest: disk: I/O timed out after %lu done\n", done);
+			result.status = VIO_ERR_TIMEOUT;
+			break;
+		}
+		lat[done++] = rdtsc() - slots[sl].t0;
+		if (slots[sl].status != 0)
+			result.disk.errors++;
+		free_slots[nfree++] = (unsigned int)sl;
+	}
+	result.tsc_end = rdtsc();
+	lapic_timer_stop();
+
+	result.ops = done;
+	result.measured = (struct vio_samples){ (uint64_t)lat, done };
+	result.timer = (struct vio_samples){ (uint64_t)timer, 1000 };
+	result.disk.rw = (uint32_t)rw;
+	result.disk.block_size = (uint32_t)bs;
+	result.disk.iodepth = (uint32_t)depth;
+	result.disk.bytes = done * bs;
+	result.disk.interrupts = irqs;
+	result.irq_mode = vb.msix ? VIO_IRQ_MSIX : VIO_IRQ_POLL;
+	outl(VIO_CTL_RESULT, (uint32_t)(uint64_t)&result);
+	printf("guest: disk%s: %lu I/Os, %u errors, verify mismatches %lu\n", args, done,
+	       result.disk.errors, result.disk.verify_mismatches);
+	if (result.status)
+		return (int)result.status;
+	return result.disk.errors || result.disk.verify_mismatches ? VIO_ERR_WORKLOAD : VIO_OK;
+}
