@@ -147,6 +147,24 @@ int results__add_from_guest(struct kvm *kvm, uint64_t gpa)
 		.irqs = now.irqs - r->begin.irqs,
 		.evloop_cpu_ns = now.evloop_cpu_ns - r->begin.evloop_cpu_ns,
 	};
+	/*
+	 * The guest's I/Os are all complete when it reports, and later
+	 * workloads may overwrite the blocks: check the image now.
+	 */
+	gr.host_verify_bad = -1;
+	/* Guest-supplied sizes: bounded before the host reads anything. */
+	if (gr.rec.kind == VIO_DISK && gr.rec.disk.verify_blocks &&
+	    gr.rec.disk.verify_blocks <= 1024 && gr.rec.disk.block_size >= 512 &&
+	    gr.rec.disk.block_size <= (1u << 20)) {
+		struct device *dev;
+
+		for (dev = kvm->devices; dev; dev = dev->next)
+			if (dev->ops->host_verify) {
+				gr.host_verify_bad = dev->ops->host_verify(dev, gr.rec.disk.block_size,
+									   gr.rec.disk.verify_blocks);
+				break;
+			}
+	}
 	r->items[r->nr++] = gr;
 	pthread_mutex_unlock(&r->lock);
 	return 0;
@@ -253,7 +271,6 @@ static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 		      (double)(gr->rec.tsc_end - gr->rec.tsc_start) / ((double)kvm->tsc_khz * 1e3) : 0;
 	double ios = gr->rec.ops ? (double)gr->rec.ops : 1;
 	cJSON *m = cJSON_AddArrayToObject(o, "metrics");
-	struct device *dev;
 
 	cJSON_AddStringToObject(o, "rw", NAME_OR(rw_names, d->rw, "?"));
 	cJSON_AddNumberToObject(o, "block_size", d->block_size);
@@ -269,17 +286,11 @@ static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 		   (double)gr->during.evloop_cpu_ns / ios);
 	add_metric(m, "io_errors", "count", "lower_is_better", d->errors);
 	if (d->verify_blocks) {
-		int64_t host_bad = -1;
-
-		for (dev = kvm->devices; dev; dev = dev->next)
-			if (dev->ops->host_verify) {
-				host_bad = dev->ops->host_verify(dev, d->block_size, d->verify_blocks);
-				break;
-			}
 		cJSON_AddNumberToObject(o, "verify_blocks", (double)d->verify_blocks);
 		add_metric(m, "verify_mismatches_guest", "blocks", "lower_is_better",
 			   (double)d->verify_mismatches);
-		add_metric(m, "verify_mismatches_host", "blocks", "lower_is_better", (double)host_bad);
+		add_metric(m, "verify_mismatches_host", "blocks", "lower_is_better",
+			   (double)gr->host_verify_bad);
 	}
 }
 

@@ -29,6 +29,8 @@ struct observed {
 struct guest_result {
 	struct vio_result rec;
 	struct observed during;	/* from VIO_CTL_BEGIN to the record */
+	int64_t host_verify_bad;	/* disk verify=1: image blocks without the pattern,
+					   checked when the record arrived; -1 = not checked */
 	uint64_t *measured;	/* copies, so later guest writes cannot change them */
 	uint64_t *raw;
 	uint64_t *timer;
