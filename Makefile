@@ -37,6 +37,7 @@ LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl
 LIB_OBJS := \
 	lib/log.o \
 	lib/env.o \
+	lib/metric.o \
 	analyzers/hist.o \
 	analyzers/stats.o
 

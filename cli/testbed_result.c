@@ -16,6 +16,7 @@
 
 #include "cli/cli.h"
 #include "lib/log.h"
+#include "lib/metric.h"
 
 static char *slurp(const char *path)
 {
@@ -74,18 +75,6 @@ static cJSON *lines_json(const char *text)
 	return arr;
 }
 
-static void add_metric(cJSON *arr, const char *name, const char *unit, const char *direction,
-		       double value)
-{
-	cJSON *m = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(m, "name", name);
-	cJSON_AddStringToObject(m, "unit", unit);
-	cJSON_AddStringToObject(m, "direction", direction);
-	cJSON_AddNumberToObject(m, "value", value);
-	cJSON_AddItemToArray(arr, m);
-}
-
 static double fio_num(const cJSON *fio, const char *rw, const char *key)
 {
 	const cJSON *job = cJSON_GetArrayItem(cJSON_GetObjectItem(fio, "jobs"), 0);
@@ -106,12 +95,12 @@ static bool judge_fio(const char *guest, const char *console, cJSON *rec, cJSON 
 	free(text);
 	if (!fio)
 		return false;
-	add_metric(metrics, "randwrite_4k_iops", "IO/s", "higher_is_better", fio_num(fio, "write", "iops"));
-	add_metric(metrics, "verify_read_4k_iops", "IO/s", "higher_is_better", fio_num(fio, "read", "iops"));
-	add_metric(metrics, "write_clat_mean_ns", "ns", "lower_is_better",
+	metric__add(metrics, "randwrite_4k_iops", "IO/s", "higher_is_better", fio_num(fio, "write", "iops"));
+	metric__add(metrics, "verify_read_4k_iops", "IO/s", "higher_is_better", fio_num(fio, "read", "iops"));
+	metric__add(metrics, "write_clat_mean_ns", "ns", "lower_is_better",
 		   cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(
 			   cJSON_GetObjectItem(job, "write"), "clat_ns"), "mean")));
-	add_metric(metrics, "fio_errors", "count", "lower_is_better",
+	metric__add(metrics, "fio_errors", "count", "lower_is_better",
 		   cJSON_IsNumber(err) ? err->valuedouble : -1);
 	cJSON_AddItemToObject(rec, "fio", fio);
 	return ok;
@@ -133,11 +122,11 @@ static bool judge_iperf(const char *guest, const char *console, cJSON *rec, cJSO
 
 	free(text);
 	if (rtt && sscanf(rtt, "round-trip min/avg/max = %lf/%lf/%lf", &rmin, &ravg, &rmax) == 3)
-		add_metric(metrics, "ping_rtt_avg_ms", "ms", "lower_is_better", ravg);
+		metric__add(metrics, "ping_rtt_avg_ms", "ms", "lower_is_better", ravg);
 	if (!ip)
 		return false;
-	add_metric(metrics, "tcp_sent_mbit_s", "Mbit/s", "higher_is_better", tx / 1e6);
-	add_metric(metrics, "tcp_received_mbit_s", "Mbit/s", "higher_is_better", rx / 1e6);
+	metric__add(metrics, "tcp_sent_mbit_s", "Mbit/s", "higher_is_better", tx / 1e6);
+	metric__add(metrics, "tcp_received_mbit_s", "Mbit/s", "higher_is_better", rx / 1e6);
 	cJSON_AddItemToObject(rec, "iperf3", ip);
 	return ok;
 }

@@ -19,6 +19,7 @@
 #include "hypervisor/kvm.h"
 #include "hypervisor/vcpu.h"
 #include "lib/log.h"
+#include "lib/metric.h"
 
 static const char *const kind_names[] = {
 	[VIO_MICRO_PIO] = "pio", [VIO_MICRO_MMIO] = "mmio",
@@ -250,18 +251,6 @@ static const char *const rw_names[] = {
 	[VIO_RW_RANDREAD] = "randread", [VIO_RW_RANDWRITE] = "randwrite",
 };
 
-static void add_metric(cJSON *arr, const char *name, const char *unit, const char *direction,
-		       double value)
-{
-	cJSON *m = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(m, "name", name);
-	cJSON_AddStringToObject(m, "unit", unit);
-	cJSON_AddStringToObject(m, "direction", direction);
-	cJSON_AddNumberToObject(m, "value", value);
-	cJSON_AddItemToArray(arr, m);
-}
-
 /* A disk record: throughput, per-I/O costs, and the verify result checked
  * from the host side too. */
 static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
@@ -277,19 +266,19 @@ static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 	cJSON_AddNumberToObject(o, "iodepth", d->iodepth);
 	cJSON_AddNumberToObject(o, "capacity_bytes", (double)d->capacity);
 	if (secs > 0) {
-		add_metric(m, "iops", "IO/s", "higher_is_better", ios / secs);
-		add_metric(m, "throughput_mib_s", "MiB/s", "higher_is_better",
+		metric__add(m, "iops", "IO/s", "higher_is_better", ios / secs);
+		metric__add(m, "throughput_mib_s", "MiB/s", "higher_is_better",
 			   (double)d->bytes / secs / (1 << 20));
 	}
-	add_metric(m, "interrupts_per_io", "count", "lower_is_better", (double)d->interrupts / ios);
-	add_metric(m, "backend_cpu_ns_per_io", "ns", "lower_is_better",
+	metric__add(m, "interrupts_per_io", "count", "lower_is_better", (double)d->interrupts / ios);
+	metric__add(m, "backend_cpu_ns_per_io", "ns", "lower_is_better",
 		   (double)gr->during.evloop_cpu_ns / ios);
-	add_metric(m, "io_errors", "count", "lower_is_better", d->errors);
+	metric__add(m, "io_errors", "count", "lower_is_better", d->errors);
 	if (d->verify_blocks) {
 		cJSON_AddNumberToObject(o, "verify_blocks", (double)d->verify_blocks);
-		add_metric(m, "verify_mismatches_guest", "blocks", "lower_is_better",
+		metric__add(m, "verify_mismatches_guest", "blocks", "lower_is_better",
 			   (double)d->verify_mismatches);
-		add_metric(m, "verify_mismatches_host", "blocks", "lower_is_better",
+		metric__add(m, "verify_mismatches_host", "blocks", "lower_is_better",
 			   (double)gr->host_verify_bad);
 	}
 }
