@@ -78,6 +78,7 @@ CLI_OBJS := \
 	cli/vioscope.o \
 	cli/doctor.o \
 	cli/testbed_result.o \
+	cli/fio_summary.o \
 	$(LIB_OBJS)
 
 TEST_OBJS := \

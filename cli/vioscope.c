@@ -20,7 +20,8 @@ static void usage(FILE *f)
 "                        the nested test bed, QEMU-TCG, VFIO\n"
 "  testbed-result --suite NAME --console FILE [--vmm-json FILE]\n"
 "                 [--testbed FILE] --out FILE\n"
-"                        build a suite's result JSON from the guest's console\n");
+"                        build a suite's result JSON from the guest's console\n"
+"  fio-summary FILE...   fio JSON output as vioscope's one-line disk summaries\n");
 }
 
 int main(int argc, char **argv)
@@ -34,5 +35,7 @@ int main(int argc, char **argv)
 		return cmd_doctor(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "testbed-result"))
 		return cmd_testbed_result(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "fio-summary"))
+		return cmd_fio_summary(argc - 1, argv + 1);
 	die("unknown command '%s' (see vioscope --help)", argv[1]);
 }

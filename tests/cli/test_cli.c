@@ -95,3 +95,28 @@ Test(cli, testbed_result_judges_a_fio_console)
 	unlink(console);
 	unlink(json);
 }
+
+Test(cli, fio_summary_reads_fio_json)
+{
+	char path[] = "/tmp/vioscope-fio-XXXXXX";
+	char *out, *err;
+	int fd = mkstemp(path);
+
+	close(fd);
+	write_file(path, "note: fio prints this first\n{ \"jobs\": [ { \"job options\": { \"rw\": \"randread\","
+		   " \"bs\": \"4k\", \"iodepth\": \"1\" }, \"read\": { \"iops\": 12345.6, \"total_ios\": 1000,"
+		   " \"clat_ns\": { \"percentile\": { \"50.000000\": 80000, \"99.000000\": 250000 } } } } ] }");
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "fio-summary", path, NULL },
+			      &out, &err), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "native randread"), "%s", out);
+	cr_assert_not_null(strstr(out, "12346 IOPS"), "%s", out);
+	cr_assert_not_null(strstr(out, "p50    80.00 us"), "%s", out);
+	free(out);
+	free(err);
+	write_file(path, "not json");
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "fio-summary", path, NULL },
+			      &out, &err), 1);
+	free(out);
+	free(err);
+	unlink(path);
+}

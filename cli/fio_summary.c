@@ -1,0 +1,81 @@
+/*
+ * vioscope fio-summary FILE...: fio's JSON output (--output-format=json)
+ * as one line per job, in the form of vioscope-vmm's disk lines, so that a
+ * host-native run sits beside the guest modes. Parsed with cJSON.
+ */
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "lib/log.h"
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+static double num(const cJSON *o, const char *a, const char *b, const char *c)
+{
+	const cJSON *x = cJSON_GetObjectItem(o, a);
+
+	if (b)
+		x = cJSON_GetObjectItem(x, b);
+	if (c)
+		x = cJSON_GetObjectItem(x, c);
+	return cJSON_IsNumber(x) ? x->valuedouble : 0;
+}
+
+int cmd_fio_summary(int argc, char **argv)
+{
+	int i, status = 0;
+
+	if (argc < 2)
+		die("fio-summary: give fio JSON files");
+	for (i = 1; i < argc; i++) {
+		char *text = slurp(argv[i]);
+		/* fio may print notes before its JSON: start at the first brace. */
+		cJSON *root = text && strchr(text, '{') ? cJSON_Parse(strchr(text, '{')) : NULL;
+		const cJSON *job;
+
+		free(text);
+		if (!root) {
+			pr_err("fio-summary: %s: not fio JSON output", argv[i]);
+			status = 1;
+			continue;
+		}
+		cJSON_ArrayForEach(job, cJSON_GetObjectItem(root, "jobs")) {
+			const cJSON *opts = cJSON_GetObjectItem(job, "job options");
+			const char *rw = cJSON_GetStringValue(cJSON_GetObjectItem(opts, "rw"));
+			const char *dir = rw && strstr(rw, "write") ? "write" : "read";
+			const cJSON *pct = cJSON_GetObjectItem(cJSON_GetObjectItem(
+				cJSON_GetObjectItem(job, dir), "clat_ns"), "percentile");
+
+			printf("native %-9s bs %-6s qd %-2s %7.0f I/Os  p50 %8.2f us  p99 %8.2f us  %8.0f IOPS  (host fio)\n",
+			       rw ? rw : "?",
+			       cJSON_GetStringValue(cJSON_GetObjectItem(opts, "bs")) ?: "?",
+			       cJSON_GetStringValue(cJSON_GetObjectItem(opts, "iodepth")) ?: "1",
+			       num(job, dir, "total_ios", NULL),
+			       num(pct, "50.000000", NULL, NULL) / 1e3,
+			       num(pct, "99.000000", NULL, NULL) / 1e3, num(job, dir, "iops", NULL));
+		}
+		cJSON_Delete(root);
+	}
+	return status;
+}
