@@ -130,7 +130,7 @@ CLI := $(BIN)/vioscope
 GUEST := $(BIN)/vioscope-guest.elf
 TESTS := $(BIN)/vioscope-tests
 
-.PHONY: all deps check check-slow check-nested demo bench fuzz clean FORCE
+.PHONY: all deps check check-slow check-nested demo bench bench-disk fuzz clean FORCE
 all: $(VMM) $(CLI) $(GUEST) $(TESTS)
 
 deps:
@@ -235,6 +235,11 @@ fuzz: deps $(GUEST)
 			> $(OUT)/fuzz/$$t.log 2>&1 || { tail -40 $(OUT)/fuzz/$$t.log; exit 1; }; \
 		tail -1 $(OUT)/fuzz/$$t.log; \
 	done
+
+# make bench-disk: pv vs host-native for the workloads/disk patterns.
+bench-disk: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/bench-disk
 
 clean:
 	$(call msg,CLEAN,)
