@@ -70,7 +70,9 @@ VMM_CORE_OBJS := \
 	hypervisor/devices/vioctl.o \
 	hypervisor/devices/bench.o \
 	hypervisor/devices/vfio-pci.o \
-	hypervisor/devices/virtio-blk.o
+	hypervisor/devices/disk-args.o \
+	hypervisor/devices/virtio-blk.o \
+	hypervisor/devices/ahci.o
 
 VMM_OBJS := hypervisor/main.o $(VMM_CORE_OBJS) $(LIB_OBJS)
 
@@ -93,6 +95,7 @@ TEST_OBJS := \
 	tests/hypervisor/test_results.o \
 	tests/hypervisor/test_vfio_pci.o \
 	tests/hypervisor/devices/test_virtio_blk.o \
+	tests/hypervisor/devices/test_ahci.o \
 	tests/analyzers/test_hist.o \
 	tests/probes/test_usdt.o \
 	tests/cli/test_cli.o \

@@ -146,6 +146,7 @@ static const struct {
 	{ "l2-boot", judge_shell },
 	{ "nvme-passthrough", judge_fio },
 	{ "virtio-blk", judge_fio },
+	{ "ahci", judge_fio },
 	{ "e1000e-passthrough", judge_iperf },
 };
 

@@ -59,8 +59,8 @@ static void usage(FILE *f)
 "  --initrd FILE        initramfs for --kernel\n"
 "  --cmdline TEXT       kernel command line (default \"" DEFAULT_CMDLINE "\")\n"
 "  --passthrough BDF    give the guest a host PCI device bound to vfio-pci (up to 4)\n"
-"  --disk pv:PATH[,size=64M][,engine=uring|sync][,direct]\n"
-"                       a virtio-blk disk on a raw image (created when missing)\n"
+"  --disk pv|emul:PATH[,size=64M][,engine=uring|sync][,direct]\n"
+"                       a virtio-blk (pv) or AHCI (emul) disk on a raw image\n"
 "  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M, at most 3G)\n"
 "  --cpus N             vCPUs (default 1, at most 64)\n"
 "  --json FILE          write results, exits, device metrics and environment\n"
@@ -144,9 +144,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'd':
 			if (o->nr_disks == 4)
 				die("--disk: at most 4 disks");
-			if (strncmp(optarg, "pv:", 3))
-				die("--disk %s: only pv:PATH (virtio-blk) exists so far; emul: (AHCI) is not built yet",
-				    optarg);
+			if (strncmp(optarg, "pv:", 3) && strncmp(optarg, "emul:", 5))
+				die("--disk %s: expected pv:PATH (virtio-blk) or emul:PATH (AHCI)", optarg);
 			o->disks[o->nr_disks++] = optarg;
 			break;
 		case 'p':
@@ -379,9 +378,12 @@ static int vm__build(struct kvm *kvm, const struct options *o)
 	for (i = 0; i < o->nr_passthrough; i++)
 		if (!device__create(kvm, "vfio-pci", o->passthrough[i]))
 			return -ENODEV;	/* the model said why */
-	for (i = 0; i < o->nr_disks; i++)
-		if (!device__create(kvm, "virtio-blk", o->disks[i] + 3))
+	for (i = 0; i < o->nr_disks; i++) {
+		bool pv = !strncmp(o->disks[i], "pv:", 3);
+
+		if (!device__create(kvm, pv ? "virtio-blk" : "ahci", o->disks[i] + (pv ? 3 : 5)))
 			return -ENODEV;
+	}
 	/* The vCPUs exist before loading so that tsc_khz is known to the guest. */
 	ret = create_vcpus(kvm, o);
 	if (ret) {

@@ -34,6 +34,10 @@
 	  "virtio-blk: a request parsed and handed to the block backend")	\
 	X(blk_complete, "head, status",					\
 	  "virtio-blk: a request answered (status byte, used ring)")		\
+	X(ahci_command, "slot, command, lba",					\
+	  "AHCI: a command slot started (ATA command code, LBA)")		\
+	X(ahci_complete, "slot, status",					\
+	  "AHCI: a command finished (ATA status), D2H FIS posted")		\
 	X(guest_phase, "phase",						\
 	  "probe guest switched measurement phase (0 dispatch, 1 raw loop)")
 

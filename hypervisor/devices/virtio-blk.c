@@ -21,6 +21,7 @@
 
 #include "hypervisor/backends/blk.h"
 #include "hypervisor/device.h"
+#include "hypervisor/devices/disk-args.h"
 #include "hypervisor/evloop.h"
 #include "hypervisor/guest/abi.h"
 #include "hypervisor/kvm.h"
@@ -261,56 +262,23 @@ static const struct virtio_dev_ops vblk_virtio_ops = {
 	.reset = vblk__reset,
 };
 
-/* "PATH[,size=N[KMG]][,engine=uring|sync][,direct]" */
-static int parse_args(const char *args, char *path, size_t len, uint64_t *size,
-		      char *engine, size_t elen, bool *direct)
-{
-	char buf[512], *tok, *save;
-
-	if (!args || !*args || strlen(args) >= sizeof(buf))
-		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%s", args);
-	tok = strtok_r(buf, ",", &save);
-	snprintf(path, len, "%s", tok);
-	while ((tok = strtok_r(NULL, ",", &save))) {
-		char *end;
-
-		if (!strncmp(tok, "size=", 5)) {
-			*size = strtoull(tok + 5, &end, 10);
-			if (*end == 'G' || *end == 'g') *size <<= 30, end++;
-			else if (*end == 'M' || *end == 'm') *size <<= 20, end++;
-			else if (*end == 'K' || *end == 'k') *size <<= 10, end++;
-			if (*end || !*size)
-				return -EINVAL;
-		} else if (!strncmp(tok, "engine=", 7)) {
-			snprintf(engine, elen, "%s", tok + 7);
-		} else if (!strcmp(tok, "direct")) {
-			*direct = true;
-		} else {
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 static int vblk__init(struct kvm *kvm, struct device *dev, const char *args)
 {
 	struct vblk *vb = calloc(1, sizeof(*vb));
-	char path[256], engine[16] = "";
-	uint64_t size = 64ULL << 20;
-	bool direct = false;
+	struct disk_args da;
 	int ret, efd;
 
 	if (!vb)
 		return -ENOMEM;
 	dev->priv = vb;
 	vb->dev = dev;
-	if (parse_args(args, path, sizeof(path), &size, engine, sizeof(engine), &direct)) {
+	if (disk_args__parse(args, &da)) {
 		pr_err("--disk pv:%s: expected PATH[,size=N][,engine=uring|sync][,direct]",
 		       args ? args : "");
 		return -EINVAL;
 	}
-	vb->backend = blk__open(path, size, direct, engine[0] ? engine : NULL, QUEUE_SIZE);
+	vb->backend = blk__open(da.path, da.size, da.direct, da.engine[0] ? da.engine : NULL,
+				QUEUE_SIZE);
 	if (!vb->backend)
 		return -EINVAL;
 	vb->reads = metrics__counter(&dev->metrics, "reads");
@@ -328,9 +296,9 @@ static int vblk__init(struct kvm *kvm, struct device *dev, const char *args)
 	ret = virtio_pci__init(&vb->vp, kvm, dev, &vblk_virtio_ops, vb);
 	if (ret)
 		return ret;
-	pr_debug("%s: %s, %llu MiB, %s engine%s", dev->name, path,
+	pr_debug("%s: %s, %llu MiB, %s engine%s", dev->name, da.path,
 		(unsigned long long)(vb->backend->size >> 20), vb->backend->ops->name,
-		direct ? ", O_DIRECT" : "");
+		da.direct ? ", O_DIRECT" : "");
 	return 0;
 }
 
@@ -349,26 +317,8 @@ static void vblk__exit(struct device *dev)
 static int64_t vblk__host_verify(struct device *dev, uint32_t bs, uint64_t blocks)
 {
 	struct vblk *vb = dev->priv;
-	uint8_t *buf = malloc(bs);
-	int64_t bad = 0;
-	uint64_t b;
-	uint32_t i;
 
-	if (!buf || bs == 0)
-		return -ENOMEM;
-	for (b = 0; b < blocks; b++) {
-		if (pread(vb->backend->fd, buf, bs, (off_t)(b * bs)) != (ssize_t)bs) {
-			bad++;
-			continue;
-		}
-		for (i = 0; i < bs; i++)
-			if (buf[i] != vio_pattern(b, i)) {
-				bad++;
-				break;
-			}
-	}
-	free(buf);
-	return bad;
+	return disk__host_verify(vb->backend, bs, blocks);
 }
 
 static void vblk__to_json(struct device *dev, struct cJSON *obj)

@@ -1,0 +1,22 @@
+#ifndef VIOSCOPE__DISK_ARGS_H
+#define VIOSCOPE__DISK_ARGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct blk_backend;
+
+/* What --disk MODE:SPEC says after the mode, for every disk model:
+ * "PATH[,size=N[KMG]][,engine=uring|sync][,direct]". */
+struct disk_args {
+	char path[256];
+	uint64_t size;		/* create at this size when missing (default 64 MiB) */
+	char engine[16];	/* "" = io_uring with fallback */
+	bool direct;
+};
+
+int disk_args__parse(const char *args, struct disk_args *out);
+/* Blocks 0..n-1 of the image that do not hold vio_pattern(), or -errno. */
+int64_t disk__host_verify(struct blk_backend *b, uint32_t block_size, uint64_t blocks);
+
+#endif /* VIOSCOPE__DISK_ARGS_H */
