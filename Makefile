@@ -118,6 +118,7 @@ GUEST_OBJS := \
 	hypervisor/guest/micro.o \
 	hypervisor/guest/poke.o \
 	hypervisor/guest/virtio.o \
+	hypervisor/guest/ahci.o \
 	hypervisor/guest/disk.o
 
 GUEST_CFLAGS := -O2 -g -std=gnu11 -ffreestanding -nostdlib -fno-pic -fno-pie \

@@ -16,7 +16,7 @@
 #define VIO_GUEST_LOAD_GPA	0x100000ULL	/* where the probe guest is linked */
 
 #define VIO_BOOT_MAGIC		0x564f4956U	/* "VIOV" */
-#define VIO_WORKLOAD_MAX	256
+#define VIO_WORKLOAD_MAX	2048	/* boot info fits in its 4 KiB page */
 
 struct vio_boot_info {
 	uint32_t magic;

@@ -1,6 +1,7 @@
 /*
- * The disk workload, fio-like, on the virtio-blk disk (dev=pv):
- *   disk rw=randread|randwrite|read|write bs=4096 iodepth=1..32
+ * The disk workload, fio-like, on the virtio-blk disk (dev=pv, default) or
+ * the AHCI disk (dev=emul), the same code above the two drivers:
+ *   disk dev=pv|emul rw=randread|randwrite|read|write bs=4096 iodepth=1..32
  *        ios=N verify=0|1
  * Each I/O is timed from submission to the completion seen by the guest
  * (interrupt, then the used ring). verify=1 first writes the pattern of
@@ -8,6 +9,7 @@
  * the same blocks in the image file. Writes always carry the pattern of
  * their block, so that check holds after any workload.
  */
+#include "hypervisor/guest/ahci.h"
 #include "hypervisor/guest/virtio.h"
 
 #define VBLK_TYPE	2
@@ -24,7 +26,9 @@ static const struct arg_choice rws[] = {
 	{ "read", VIO_RW_READ }, { "write", VIO_RW_WRITE },
 	{ "randread", VIO_RW_RANDREAD }, { "randwrite", VIO_RW_RANDWRITE }, { 0 },
 };
-static const struct arg_choice devs[] = { { "pv", 0 }, { 0 } };
+static const struct arg_choice devs[] = { { "pv", 0 }, { "emul", 1 }, { 0 } };
+static int emul;		/* 1: AHCI, 0: virtio-blk */
+static int irq_ok;		/* completions interrupt (else poll registers) */
 
 struct slot {
 	uint32_t type, reserved;	/* struct virtio_blk_outhdr */
@@ -74,6 +78,12 @@ static void submit(unsigned int s, uint32_t type, uint64_t block, uint32_t bs)
 	sl->status = 0xff;
 	if (type == T_OUT)
 		fill_pattern(sl->buf, bs, block, 0);
+	if (emul) {
+		sl->t0 = rdtsc();
+		gahci_submit(s, type == T_OUT ? 0x35 : 0x25, sl->sector, bs / SECTOR, sl->buf, bs,
+			     type == T_OUT);	/* WRITE / READ DMA EXT */
+		return;
+	}
 	vb.desc[d] = (struct vq_desc){ (uint64_t)sl, 16, VQ_F_NEXT, (uint16_t)(d + 1) };
 	vb.desc[d + 1] = (struct vq_desc){ (uint64_t)sl->buf, bs,
 		(uint16_t)(VQ_F_NEXT | (type == T_IN ? VQ_F_WRITE : 0)), (uint16_t)(d + 2) };
@@ -89,6 +99,17 @@ static int reap(void)
 	uint32_t len;
 	int head;
 
+	if (emul) {
+		/* Each reap reads PxIS / PxCI: exits, as a real driver's. */
+		while ((head = gahci_reap()) < 0) {
+			if (ticks - start > WAIT_TICKS)
+				return -1;
+			if (irq_ok)
+				asm volatile("sti; hlt; cli" ::: "memory");
+		}
+		slots[head].status = (uint8_t)gahci_failed((unsigned int)head);
+		return head;
+	}
 	while ((head = gvirtio_used(&vb, &len)) < 0) {
 		if (ticks - start > WAIT_TICKS)
 			return -1;
@@ -153,15 +174,29 @@ int disk_run(const char *args, const struct vio_boot_info *bi)
 		printf("guest: disk: bs must be a multiple of 512\n");
 		return VIO_ERR_WORKLOAD;
 	}
-	ret = gvirtio_init(&vb, VBLK_TYPE, 128, DISK_VECTOR);
-	if (ret) {
-		printf("guest: disk: no usable virtio-blk device (%d); add --disk pv:PATH\n", ret);
-		return VIO_ERR_NODEV;
-	}
+	emul = dev;
 	intr_set_handler(DISK_VECTOR, on_irq);
 	intr_set_handler(INTR_WATCHDOG, on_tick);
 	result = (struct vio_result){ .magic = VIO_RESULT_MAGIC, .kind = VIO_DISK };
-	result.disk.capacity = gvirtio_config64(&vb, 0) * SECTOR;
+	if (emul) {
+		uint8_t *scratch = guest_alloc(512);
+
+		ret = scratch ? gahci_init(DISK_VECTOR) : -1;
+		if (ret) {
+			printf("guest: disk: no usable AHCI controller (%d); add --disk emul:PATH\n", ret);
+			return VIO_ERR_NODEV;
+		}
+		irq_ok = 1;
+		result.disk.capacity = gahci_capacity(scratch);
+	} else {
+		ret = gvirtio_init(&vb, VBLK_TYPE, 128, DISK_VECTOR);
+		if (ret) {
+			printf("guest: disk: no usable virtio-blk device (%d); add --disk pv:PATH\n", ret);
+			return VIO_ERR_NODEV;
+		}
+		irq_ok = vb.msix;
+		result.disk.capacity = gvirtio_config64(&vb, 0) * SECTOR;
+	}
 	blocks = result.disk.capacity / bs;
 	if (!blocks) {
 		printf("guest: disk: bs is larger than the disk\n");
@@ -235,7 +270,8 @@ int disk_run(const char *args, const struct vio_boot_info *bi)
 	result.disk.iodepth = (uint32_t)depth;
 	result.disk.bytes = done * bs;
 	result.disk.interrupts = irqs;
-	result.irq_mode = vb.msix ? VIO_IRQ_MSIX : VIO_IRQ_POLL;
+	result.irq_mode = irq_ok ? VIO_IRQ_MSIX : VIO_IRQ_POLL;
+	result.space = emul ? VIO_SPACE_MMIO : VIO_SPACE_NONE;	/* emul: trapped registers */
 	outl(VIO_CTL_RESULT, (uint32_t)(uint64_t)&result);
 	printf("guest: disk%s: %lu I/Os, %u errors, verify mismatches %lu\n", args, done,
 	       result.disk.errors, result.disk.verify_mismatches);
