@@ -38,6 +38,7 @@ LIB_OBJS := \
 	lib/log.o \
 	lib/env.o \
 	lib/metric.o \
+	lib/file.o \
 	analyzers/hist.o \
 	analyzers/stats.o
 

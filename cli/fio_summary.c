@@ -9,27 +9,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lib/file.h"
 #include "lib/log.h"
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
 
 static double num(const cJSON *o, const char *a, const char *b, const char *c)
 {
@@ -49,7 +30,7 @@ int cmd_fio_summary(int argc, char **argv)
 	if (argc < 2)
 		die("fio-summary: give fio JSON files");
 	for (i = 1; i < argc; i++) {
-		char *text = slurp(argv[i]);
+		char *text = file__read_text(argv[i]);
 		/* fio may print notes before its JSON: start at the first brace. */
 		cJSON *root = text && strchr(text, '{') ? cJSON_Parse(strchr(text, '{')) : NULL;
 		const cJSON *job;

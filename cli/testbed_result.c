@@ -15,29 +15,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "lib/file.h"
 #include "lib/log.h"
 #include "lib/metric.h"
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (!f)
-		return NULL;
-	do {
-		if (len + 65536 > cap) {
-			cap = cap ? cap * 2 : 131072;
-			buf = realloc(buf, cap);
-		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	buf[len] = 0;
-	return buf;
-}
 
 /* The text between two marker lines (exclusive), \r removed; NULL if absent. */
 static char *between(const char *text, const char *begin, const char *end)
@@ -182,11 +162,11 @@ int cmd_testbed_result(int argc, char **argv)
 	if (!suite || !console_path || !out)
 		die("testbed-result: --suite, --console and --out are required");
 
-	console = slurp(console_path);
+	console = file__read_text(console_path);
 	guest = between(console, "@@VIO-BEGIN@@", "@@VIO-END@@");
 	rec = cJSON_CreateObject();
 	cJSON_AddStringToObject(rec, "suite", suite);
-	s = vmm_path ? slurp(vmm_path) : NULL;
+	s = vmm_path ? file__read_text(vmm_path) : NULL;
 	vmm = s ? cJSON_Parse(s) : NULL;
 	free(s);
 	cJSON_AddItemToObject(rec, "environment",
@@ -208,7 +188,7 @@ int cmd_testbed_result(int argc, char **argv)
 		cJSON_AddItemToObject(rec, "vmm_exits", cJSON_DetachItemFromObject(vmm, "exits"));
 		cJSON_Delete(vmm);
 	}
-	s = tb_path ? slurp(tb_path) : NULL;
+	s = tb_path ? file__read_text(tb_path) : NULL;
 	tb = s ? cJSON_Parse(s) : NULL;
 	free(s);
 	cJSON_AddItemToObject(rec, "testbed", tb ? tb : cJSON_CreateNull());

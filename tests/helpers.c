@@ -16,6 +16,7 @@
 
 #include "hypervisor/irq.h"
 #include "hypervisor/kvm.h"
+#include "lib/file.h"
 
 const char *test_bin(const char *name)
 {
@@ -154,25 +155,10 @@ int test_run_vmm(const char *const args[], char **out, char **err, cJSON **json)
 
 cJSON *test_read_json(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-	cJSON *j;
+	char *text = file__read_text(path);
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
 
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	j = cJSON_Parse(buf);
-	free(buf);
+	free(text);
 	return j;
 }
 
