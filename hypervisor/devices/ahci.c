@@ -17,14 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/sdt.h>
 #include <unistd.h>
 
 #include "hypervisor/backends/blk.h"
 #include "hypervisor/device.h"
 #include "hypervisor/devices/disk-args.h"
-#include "hypervisor/evloop.h"
 #include "hypervisor/guest/abi.h"
 #include "hypervisor/kvm.h"
 #include "hypervisor/msix.h"
@@ -517,15 +515,6 @@ static void ahci_mmio(void *opaque, uint64_t off, void *data, uint32_t len, bool
 		memcpy(data, &v, 4);
 }
 
-static void ahci_completions(void *opaque, int fd, uint32_t events)
-{
-	struct ahci *a = opaque;
-
-	(void)fd;
-	(void)events;
-	a->backend->ops->complete(a->backend);
-}
-
 static void ahci_cfg_written(struct pci_device *pdev, uint32_t off, uint32_t len)
 {
 	struct ahci *a = pdev->priv;
@@ -543,8 +532,7 @@ static int64_t ahci_host_verify(struct device *dev, uint32_t bs, uint64_t blocks
 static int ahci__init(struct kvm *kvm, struct device *dev, const char *args)
 {
 	struct ahci *a = calloc(1, sizeof(*a));
-	struct disk_args da;
-	int ret, efd;
+	int ret;
 
 	if (!a)
 		return -ENOMEM;
@@ -552,12 +540,7 @@ static int ahci__init(struct kvm *kvm, struct device *dev, const char *args)
 	a->dev = dev;
 	a->kvm = kvm;
 	pthread_mutex_init(&a->lock, NULL);
-	if (disk_args__parse(args, &da)) {
-		pr_err("--disk emul:%s: expected PATH[,size=N][,engine=uring|sync][,direct]",
-		       args ? args : "");
-		return -EINVAL;
-	}
-	a->backend = blk__open(da.path, da.size, da.direct, da.engine[0] ? da.engine : NULL, 64);
+	a->backend = disk__open(kvm, "emul", args, 64);
 	if (!a->backend)
 		return -EINVAL;
 	a->reads = metrics__counter(&dev->metrics, "reads");
@@ -571,9 +554,6 @@ static int ahci__init(struct kvm *kvm, struct device *dev, const char *args)
 	a->irqs = metrics__counter(&dev->metrics, "irqs_sent");
 	a->cmd_ns = metrics__latency(&dev->metrics, "command_ns");
 	ahci_reset(a);
-	efd = a->backend->ops->event_fd(a->backend);
-	if (efd >= 0 && (ret = evloop__add(kvm->evloop, efd, EPOLLIN, ahci_completions, a)))
-		return ret;
 
 	/* Intel ICH9 AHCI IDs, as QEMU uses; class 01/06/01 (SATA, AHCI 1.0). */
 	pci__device_init(&a->pci, dev->name, 0x8086, 0x2922, 0x010601);
@@ -592,11 +572,8 @@ static int ahci__init(struct kvm *kvm, struct device *dev, const char *args)
 static void ahci__exit(struct device *dev)
 {
 	struct ahci *a = dev->priv;
-	int efd = a->backend ? a->backend->ops->event_fd(a->backend) : -1;
 
-	if (efd >= 0 && dev->kvm->evloop)
-		evloop__del(dev->kvm->evloop, efd);
-	blk__close(a->backend);
+	disk__close(dev->kvm, a->backend);
 	free(a);
 }
 

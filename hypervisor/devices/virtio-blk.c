@@ -15,14 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/sdt.h>
 #include <unistd.h>
 
 #include "hypervisor/backends/blk.h"
 #include "hypervisor/device.h"
 #include "hypervisor/devices/disk-args.h"
-#include "hypervisor/evloop.h"
 #include "hypervisor/guest/abi.h"
 #include "hypervisor/kvm.h"
 #include "hypervisor/virtio-pci.h"
@@ -233,16 +231,6 @@ static void vblk__notify(struct virtio_pci *vp, unsigned int qi)
 	free(vr);
 }
 
-/* io_uring completions arrive on an eventfd the event loop watches. */
-static void vblk__completions(void *opaque, int fd, uint32_t events)
-{
-	struct vblk *vb = opaque;
-
-	(void)fd;
-	(void)events;
-	vb->backend->ops->complete(vb->backend);
-}
-
 static void vblk__reset(struct virtio_pci *vp)
 {
 	(void)vp;	/* in-flight requests finish and are dropped (queue disabled) */
@@ -265,20 +253,12 @@ static const struct virtio_dev_ops vblk_virtio_ops = {
 static int vblk__init(struct kvm *kvm, struct device *dev, const char *args)
 {
 	struct vblk *vb = calloc(1, sizeof(*vb));
-	struct disk_args da;
-	int ret, efd;
 
 	if (!vb)
 		return -ENOMEM;
 	dev->priv = vb;
 	vb->dev = dev;
-	if (disk_args__parse(args, &da)) {
-		pr_err("--disk pv:%s: expected PATH[,size=N][,engine=uring|sync][,direct]",
-		       args ? args : "");
-		return -EINVAL;
-	}
-	vb->backend = blk__open(da.path, da.size, da.direct, da.engine[0] ? da.engine : NULL,
-				QUEUE_SIZE);
+	vb->backend = disk__open(kvm, "pv", args, QUEUE_SIZE);
 	if (!vb->backend)
 		return -EINVAL;
 	vb->reads = metrics__counter(&dev->metrics, "reads");
@@ -290,27 +270,15 @@ static int vblk__init(struct kvm *kvm, struct device *dev, const char *args)
 	vb->bad_requests = metrics__counter(&dev->metrics, "bad_requests");
 	vb->unsupported = metrics__counter(&dev->metrics, "unsupported_requests");
 	vb->req_ns = metrics__latency(&dev->metrics, "request_ns");
-	efd = vb->backend->ops->event_fd(vb->backend);
-	if (efd >= 0 && (ret = evloop__add(kvm->evloop, efd, EPOLLIN, vblk__completions, vb)))
-		return ret;
-	ret = virtio_pci__init(&vb->vp, kvm, dev, &vblk_virtio_ops, vb);
-	if (ret)
-		return ret;
-	pr_debug("%s: %s, %llu MiB, %s engine%s", dev->name, da.path,
-		(unsigned long long)(vb->backend->size >> 20), vb->backend->ops->name,
-		da.direct ? ", O_DIRECT" : "");
-	return 0;
+	return virtio_pci__init(&vb->vp, kvm, dev, &vblk_virtio_ops, vb);
 }
 
 static void vblk__exit(struct device *dev)
 {
 	struct vblk *vb = dev->priv;
-	int efd = vb->backend ? vb->backend->ops->event_fd(vb->backend) : -1;
 
 	virtio_pci__exit(&vb->vp);
-	if (efd >= 0)
-		evloop__del(dev->kvm->evloop, efd);
-	blk__close(vb->backend);
+	disk__close(dev->kvm, vb->backend);
 	free(vb);
 }
 
