@@ -204,8 +204,18 @@ struct kvm *test_fake_kvm(void)
 	return kvm;
 }
 
+struct kvm *test_fake_kvm_with_ram(uint64_t ram_size)
+{
+	struct kvm *kvm = test_fake_kvm();
+
+	kvm->ram = calloc(1, ram_size);
+	kvm->ram_size = ram_size;
+	return kvm;
+}
+
 void test_fake_kvm_free(struct kvm *kvm)
 {
+	free(kvm->ram);
 	irq__exit(kvm);
 	pci__host_exit(&kvm->pci);
 	bus__exit(&kvm->pio_bus);

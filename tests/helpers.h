@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct cJSON;
 struct kvm;
@@ -30,6 +31,8 @@ int test_count_lines(const char *s);
 /* A struct kvm with buses, PCI host and IRQ routing but no VM (vm_fd -1),
  * for device-model unit tests. */
 struct kvm *test_fake_kvm(void);
+/* The same with ram_size bytes of zeroed guest RAM (freed by _free). */
+struct kvm *test_fake_kvm_with_ram(uint64_t ram_size);
 void test_fake_kvm_free(struct kvm *kvm);
 
 #endif /* VIOSCOPE__TEST_HELPERS_H */

@@ -21,9 +21,7 @@ static uint64_t *samples;
 static void setup(void)
 {
 	log_level = LOG_ERR;	/* rejections warn on purpose */
-	kvm = test_fake_kvm();
-	kvm->ram = calloc(1, RAM);
-	kvm->ram_size = RAM;
+	kvm = test_fake_kvm_with_ram(RAM);
 	kvm->tsc_khz = 1000000;	/* 1 GHz: one cycle per ns */
 	kvm->results = results__new();
 	rec = (struct vio_result *)((uint8_t *)kvm->ram + REC_GPA);
@@ -39,7 +37,6 @@ static void setup(void)
 static void teardown(void)
 {
 	results__free(kvm->results);
-	free(kvm->ram);
 	test_fake_kvm_free(kvm);
 }
 

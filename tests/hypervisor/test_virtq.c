@@ -25,9 +25,7 @@ static struct virtq_req req;
 
 static void setup(void)
 {
-	kvm = test_fake_kvm();
-	kvm->ram = calloc(1, RAM);
-	kvm->ram_size = RAM;
+	kvm = test_fake_kvm_with_ram(RAM);
 	desc = (void *)((uint8_t *)kvm->ram + DESC);
 	avail = (void *)((uint8_t *)kvm->ram + AVAIL);
 	used = (void *)((uint8_t *)kvm->ram + USED);
@@ -36,7 +34,6 @@ static void setup(void)
 
 static void teardown(void)
 {
-	free(kvm->ram);
 	test_fake_kvm_free(kvm);
 }
 

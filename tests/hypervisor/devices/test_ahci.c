@@ -50,9 +50,7 @@ static void setup(void)
 	log_level = LOG_ERR - 1;
 	close(fd);
 	unlink(image);
-	kvm = test_fake_kvm();
-	kvm->ram = calloc(1, RAM);
-	kvm->ram_size = RAM;
+	kvm = test_fake_kvm_with_ram(RAM);
 	snprintf(args, sizeof(args), "%s,size=1M,engine=sync", image);
 	dev = device__create(kvm, "ahci", args);
 	cr_assert_not_null(dev);
@@ -69,7 +67,6 @@ static void setup(void)
 static void teardown(void)
 {
 	device__destroy_all(kvm);
-	free(kvm->ram);
 	test_fake_kvm_free(kvm);
 	unlink(image);
 }

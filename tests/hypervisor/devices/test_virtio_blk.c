@@ -62,9 +62,7 @@ static void setup(void)
 	log_level = LOG_ERR - 1;	/* errors here are expected: keep the output clean */
 	close(fd);
 	unlink(image);
-	kvm = test_fake_kvm();
-	kvm->ram = calloc(1, RAM);
-	kvm->ram_size = RAM;
+	kvm = test_fake_kvm_with_ram(RAM);
 	snprintf(args, sizeof(args), "%s,size=1M,engine=sync", image);
 	dev = device__create(kvm, "virtio-blk", args);
 	cr_assert_not_null(dev);
@@ -78,7 +76,6 @@ static void setup(void)
 static void teardown(void)
 {
 	device__destroy_all(kvm);
-	free(kvm->ram);
 	test_fake_kvm_free(kvm);
 	unlink(image);
 }
