@@ -87,6 +87,7 @@ CLI_OBJS := \
 TEST_OBJS := \
 	tests/hypervisor/test_bus.o \
 	tests/hypervisor/test_pci.o \
+	tests/hypervisor/test_evloop.o \
 	tests/hypervisor/test_msix.o \
 	tests/hypervisor/test_virtq.o \
 	tests/hypervisor/backends/test_blk.o \

@@ -29,21 +29,36 @@ struct evloop {
 	pthread_mutex_t lock;
 	struct evloop_handler handlers[EVLOOP_MAX_HANDLERS];
 	uint64_t wakeups;
+	/* evloop__quiesce(): a generation bumped by the loop thread itself */
+	int barrier_fd;
+	uint64_t barrier_gen;
+	pthread_mutex_t barrier_lock;
+	pthread_cond_t barrier_cond;
 };
+
+/* epoll data for the two internal eventfds (handlers point into the array) */
+#define EVLOOP_STOP	NULL
+#define EVLOOP_BARRIER(ev)	((void *)&(ev)->barrier_fd)
+#define EVLOOP_QUIESCE_TIMEOUT_S	2
 
 struct evloop *evloop__new(void)
 {
 	struct evloop *ev = calloc(1, sizeof(*ev));
-	struct epoll_event e = { .events = EPOLLIN };
+	struct epoll_event stop = { .events = EPOLLIN, .data.ptr = EVLOOP_STOP };
+	struct epoll_event barrier = { .events = EPOLLIN };
 
 	if (!ev)
 		return NULL;
 	pthread_mutex_init(&ev->lock, NULL);
+	pthread_mutex_init(&ev->barrier_lock, NULL);
+	pthread_cond_init(&ev->barrier_cond, NULL);
 	ev->epfd = epoll_create1(EPOLL_CLOEXEC);
 	ev->stop_fd = eventfd(0, EFD_CLOEXEC);
-	e.data.ptr = NULL;	/* NULL marks the stop eventfd */
-	if (ev->epfd < 0 || ev->stop_fd < 0 ||
-	    epoll_ctl(ev->epfd, EPOLL_CTL_ADD, ev->stop_fd, &e) < 0) {
+	ev->barrier_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	barrier.data.ptr = EVLOOP_BARRIER(ev);
+	if (ev->epfd < 0 || ev->stop_fd < 0 || ev->barrier_fd < 0 ||
+	    epoll_ctl(ev->epfd, EPOLL_CTL_ADD, ev->stop_fd, &stop) < 0 ||
+	    epoll_ctl(ev->epfd, EPOLL_CTL_ADD, ev->barrier_fd, &barrier) < 0) {
 		evloop__free(ev);
 		return NULL;
 	}
@@ -58,8 +73,28 @@ void evloop__free(struct evloop *ev)
 		close(ev->epfd);
 	if (ev->stop_fd >= 0)
 		close(ev->stop_fd);
+	if (ev->barrier_fd >= 0)
+		close(ev->barrier_fd);
+	pthread_cond_destroy(&ev->barrier_cond);
+	pthread_mutex_destroy(&ev->barrier_lock);
 	pthread_mutex_destroy(&ev->lock);
 	free(ev);
+}
+
+/*
+ * Every callback fetched before the barrier's eventfd was written has
+ * returned by now: the loop is single-threaded.  The read drains all the
+ * writes made under barrier_lock, so each waiter's target is reached.
+ */
+static void barrier_reached(struct evloop *ev)
+{
+	eventfd_t v;
+
+	pthread_mutex_lock(&ev->barrier_lock);
+	if (eventfd_read(ev->barrier_fd, &v) == 0)
+		ev->barrier_gen++;
+	pthread_cond_broadcast(&ev->barrier_cond);
+	pthread_mutex_unlock(&ev->barrier_lock);
 }
 
 static void *evloop__thread(void *arg)
@@ -80,8 +115,12 @@ static void *evloop__thread(void *arg)
 		for (i = 0; i < n; i++) {
 			struct evloop_handler *h = events[i].data.ptr;
 
-			if (!h)
+			if (h == EVLOOP_STOP)
 				return NULL;
+			if ((void *)h == EVLOOP_BARRIER(ev)) {
+				barrier_reached(ev);
+				continue;
+			}
 			DTRACE_PROBE1(vioscope, evloop_wake, h->fd);
 			h->cb(h->opaque, h->fd, events[i].events);
 		}
@@ -106,6 +145,26 @@ void evloop__stop(struct evloop *ev)
 	eventfd_write(ev->stop_fd, 1);
 	pthread_join(ev->thread, NULL);
 	ev->running = false;
+}
+
+int evloop__quiesce(struct evloop *ev)
+{
+	struct timespec deadline;
+	uint64_t target;
+	int ret = 0;
+
+	if (!ev || !ev->running || pthread_equal(pthread_self(), ev->thread))
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += EVLOOP_QUIESCE_TIMEOUT_S;
+	pthread_mutex_lock(&ev->barrier_lock);
+	target = ev->barrier_gen + 1;
+	if (eventfd_write(ev->barrier_fd, 1) < 0)
+		ret = -errno;
+	while (!ret && ev->barrier_gen < target)
+		ret = -pthread_cond_timedwait(&ev->barrier_cond, &ev->barrier_lock, &deadline);
+	pthread_mutex_unlock(&ev->barrier_lock);
+	return ret;
 }
 
 int evloop__add(struct evloop *ev, int fd, uint32_t events, evloop_cb_t cb, void *opaque)

@@ -17,6 +17,12 @@ int evloop__start(struct evloop *ev);
 /* Stops and joins the thread; callbacks are not called after it returns. */
 void evloop__stop(struct evloop *ev);
 void evloop__free(struct evloop *ev);
+/*
+ * Waits until every callback already due has run (a barrier through the
+ * loop itself), so counters a callback bumps after publishing work to the
+ * guest are settled.  0, or -ETIMEDOUT after 2 s; no-op on the loop thread.
+ */
+int evloop__quiesce(struct evloop *ev);
 int evloop__add(struct evloop *ev, int fd, uint32_t events, evloop_cb_t cb, void *opaque);
 int evloop__del(struct evloop *ev, int fd);
 uint64_t evloop__wakeups(const struct evloop *ev);

@@ -75,6 +75,13 @@ void results__observe(struct kvm *kvm, struct observed *o)
 	int i;
 
 	memset(o, 0, sizeof(*o));
+	/*
+	 * A guest that polls its used ring can see a completion before the
+	 * event loop has sent (and counted) its interrupt: let the loop
+	 * finish what is due so the window's counts match the guest's view.
+	 */
+	if (evloop__quiesce(kvm->evloop))
+		pr_warn_ratelimited("event loop busy: counters of this record may be off by one");
 	device__sync_all(kvm);
 	for (i = 0; i < kvm->nr_cpus; i++) {
 		o->pio += kvm->cpus[i]->exits[EXIT_PIO];
