@@ -63,6 +63,7 @@ VMM_CORE_OBJS := \
 	hypervisor/boot/file.o \
 	hypervisor/boot/elf.o \
 	hypervisor/boot/linux.o \
+	hypervisor/boot/mptable.o \
 	hypervisor/boot/bzimage.o \
 	hypervisor/boot/vmlinux.o \
 	hypervisor/devices/uart.o \
@@ -93,6 +94,7 @@ TEST_OBJS := \
 	tests/hypervisor/backends/test_blk.o \
 	tests/hypervisor/test_bzimage.o \
 	tests/hypervisor/test_elf.o \
+	tests/hypervisor/test_mptable.o \
 	tests/hypervisor/test_uart.o \
 	tests/hypervisor/test_results.o \
 	tests/hypervisor/test_vfio_pci.o \
@@ -136,7 +138,7 @@ CLI := $(BIN)/vioscope
 GUEST := $(BIN)/vioscope-guest.elf
 TESTS := $(BIN)/vioscope-tests
 
-.PHONY: all deps check check-slow check-nested demo bench bench-disk fuzz clean FORCE
+.PHONY: all deps check check-slow check-nested demo bench bench-disk bench-disk-nested fuzz clean FORCE
 all: $(VMM) $(CLI) $(GUEST) $(TESTS)
 
 deps:
@@ -250,10 +252,17 @@ fuzz: deps $(GUEST)
 		tail -1 $(OUT)/fuzz/$$t.log; \
 	done
 
-# make bench-disk: pv vs host-native for the workloads/disk patterns.
+# make bench-disk: emul vs pv vs host-native for the workloads/disk patterns.
 bench-disk: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench-disk
+
+# make bench-disk-nested: the same patterns in the nested test bed, with
+# NVMe pass-through and QEMU-KVM beside vioscope-vmm (about 15 minutes).
+bench-disk-nested: deps
+	$(Q)scripts/install-deps nested
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/bench-disk-nested
 
 clean:
 	$(call msg,CLEAN,)

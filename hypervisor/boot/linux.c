@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hypervisor/boot/loader.h"
+#include "hypervisor/boot/mptable.h"
 #include "hypervisor/kvm.h"
 #include "lib/log.h"
 
@@ -16,7 +17,7 @@
 #define HDRS_MAGIC		0x53726448	/* "HdrS" */
 #define E820_RAM		1
 #define E820_RESERVED		2
-#define EBDA_START		0x9fc00ULL
+#define EBDA_START		MPTABLE_GPA	/* the MP tables live there */
 #define BIOS_START		0xf0000ULL
 #define INITRD_MAX		(2048U << 20)
 
@@ -127,5 +128,8 @@ int linux__setup(struct kvm *kvm, const uint8_t *img, const struct bzimage_info 
 		return ret;
 	}
 	memcpy(kvm__gpa_to_hva(kvm, BZ_CMDLINE_GPA, cmdline_len), cmdline, cmdline_len);
-	return 0;
+	ret = mptable__write(kvm, MPTABLE_GPA, 0xa0000 - MPTABLE_GPA);
+	if (ret)
+		pr_err("MP table for %d vCPUs: %s", kvm->nr_cpus, strerror(-ret));
+	return ret;
 }
