@@ -1,7 +1,8 @@
 /*
- * vioscope fio-summary FILE...: fio's JSON output (--output-format=json)
- * as one line per job, in the form of vioscope-vmm's disk lines, so that a
- * host-native run sits beside the guest modes. Parsed with cJSON.
+ * vioscope fio-summary [--label NAME] FILE...: fio's JSON output
+ * (--output-format=json) as one line per job, in the form of vioscope-vmm's
+ * disk lines, so that a host-native run sits beside the guest modes.
+ * NAME starts each line ("native" by default). Parsed with cJSON.
  */
 #include <cJSON.h>
 #include <stdio.h>
@@ -25,11 +26,16 @@ static double num(const cJSON *o, const char *a, const char *b, const char *c)
 
 int cmd_fio_summary(int argc, char **argv)
 {
-	int i, status = 0;
+	const char *label = "native";
+	int i = 1, status = 0;
 
-	if (argc < 2)
-		die("fio-summary: give fio JSON files");
-	for (i = 1; i < argc; i++) {
+	if (argc > 2 && !strcmp(argv[1], "--label")) {
+		label = argv[2];
+		i = 3;
+	}
+	if (i >= argc)
+		die("fio-summary: give fio JSON files ([--label NAME] FILE...)");
+	for (; i < argc; i++) {
 		char *text = file__read_text(argv[i]);
 		/* fio may print notes before its JSON: start at the first brace. */
 		cJSON *root = text && strchr(text, '{') ? cJSON_Parse(strchr(text, '{')) : NULL;
@@ -48,8 +54,8 @@ int cmd_fio_summary(int argc, char **argv)
 			const cJSON *pct = cJSON_GetObjectItem(cJSON_GetObjectItem(
 				cJSON_GetObjectItem(job, dir), "clat_ns"), "percentile");
 
-			printf("native %-9s bs %-6s qd %-2s %7.0f I/Os  p50 %8.2f us  p99 %8.2f us  %8.0f IOPS  (host fio)\n",
-			       rw ? rw : "?",
+			printf("%s %-9s bs %-6s qd %-2s %7.0f I/Os  p50 %8.2f us  p99 %8.2f us  %8.0f IOPS  (fio)\n",
+			       label, rw ? rw : "?",
 			       cJSON_GetStringValue(cJSON_GetObjectItem(opts, "bs")) ?: "?",
 			       cJSON_GetStringValue(cJSON_GetObjectItem(opts, "iodepth")) ?: "1",
 			       num(job, dir, "total_ios", NULL),

@@ -21,7 +21,8 @@ static void usage(FILE *f)
 "  testbed-result --suite NAME --console FILE [--vmm-json FILE]\n"
 "                 [--testbed FILE] --out FILE\n"
 "                        build a suite's result JSON from the guest's console\n"
-"  fio-summary FILE...   fio JSON output as vioscope's one-line disk summaries\n");
+"  fio-summary [--label NAME] FILE...\n"
+"                        fio JSON output as vioscope's one-line disk summaries\n");
 }
 
 int main(int argc, char **argv)

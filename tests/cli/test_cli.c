@@ -113,6 +113,11 @@ Test(cli, fio_summary_reads_fio_json)
 	cr_assert_not_null(strstr(out, "p50    80.00 us"), "%s", out);
 	free(out);
 	free(err);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "fio-summary", "--label",
+					  "qemu-pv", path, NULL }, &out, &err), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "qemu-pv randread"), "%s", out);
+	free(out);
+	free(err);
 	write_file(path, "not json");
 	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "fio-summary", path, NULL },
 			      &out, &err), 1);
