@@ -27,11 +27,18 @@ ifeq ($(WERROR),1)
 WARNINGS += -Werror
 endif
 
-PKGS := libcjson gsl liburing
+PKGS := libcjson gsl liburing libbpf
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARNINGS) -I. -D_GNU_SOURCE -MD -MP \
 	      $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm -luring) -lpthread
+LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm -luring -lbpf) -lpthread
+
+# BPF programs (probes/*.bpf.c): clang for the bpf target, CO-RE against
+# the kernel's BTF (vmlinux.h generated at build time), libbpf skeletons.
+CLANG ?= clang
+BPFTOOL ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
+BTF_VMLINUX ?= /sys/kernel/btf/vmlinux
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(OUT)/probes -I. -Wall
 
 # ---- objects, listed explicitly --------------------------------------------
 LIB_OBJS := \
@@ -39,6 +46,7 @@ LIB_OBJS := \
 	lib/env.o \
 	lib/metric.o \
 	lib/file.o \
+	lib/regions.o \
 	analyzers/hist.o \
 	analyzers/stats.o
 
@@ -46,6 +54,7 @@ VMM_CORE_OBJS := \
 	hypervisor/kvm.o \
 	hypervisor/vcpu.o \
 	hypervisor/bus.o \
+	hypervisor/regions.o \
 	hypervisor/irq.o \
 	hypervisor/pci.o \
 	hypervisor/msix.o \
@@ -78,11 +87,18 @@ VMM_CORE_OBJS := \
 
 VMM_OBJS := hypervisor/main.o $(VMM_CORE_OBJS) $(LIB_OBJS)
 
+COLLECTOR_OBJS := \
+	collectors/kvm_exits.o \
+	collectors/exit_reasons.o \
+	collectors/attribute.o
+
 CLI_OBJS := \
 	cli/vioscope.o \
 	cli/doctor.o \
 	cli/testbed_result.o \
 	cli/fio_summary.o \
+	cli/trace.o \
+	$(COLLECTOR_OBJS) \
 	$(LIB_OBJS)
 
 TEST_OBJS := \
@@ -101,10 +117,13 @@ TEST_OBJS := \
 	tests/hypervisor/devices/test_virtio_blk.o \
 	tests/hypervisor/devices/test_ahci.o \
 	tests/analyzers/test_hist.o \
+	tests/collectors/test_exit_reasons.o \
+	tests/collectors/test_attribute.o \
 	tests/probes/test_usdt.o \
 	tests/cli/test_cli.o \
 	tests/integration/test_vmm.o \
 	tests/integration/test_micro.o \
+	tests/integration/test_trace.o \
 	tests/helpers.o
 
 # The probe guest: freestanding x86-64, flags from HOST-FACTS (the CPL0
@@ -153,6 +172,26 @@ $(OUT)/%.o: %.c
 $(OUT)/lib/env.o: ALL_CFLAGS += -DVIOSCOPE_GIT_REV='"$(GIT_REV)"'
 $(OUT)/lib/env.o: FORCE
 
+# vmlinux.h from this kernel's BTF; without BTF, the shipped minimal one
+# (only the tracepoint records the probes read; CO-RE cannot relocate then).
+$(OUT)/probes/vmlinux.h:
+	$(call msg,BTF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)if [ -r $(BTF_VMLINUX) ]; then \
+		$(BPFTOOL) btf dump file $(BTF_VMLINUX) format c > $@.tmp && mv $@.tmp $@; \
+	else cp probes/vmlinux_min.h $@; fi
+
+$(OUT)/probes/%.bpf.o: probes/%.bpf.c $(OUT)/probes/vmlinux.h
+	$(call msg,BPF,$<)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MD -MP -c $< -o $@
+
+$(OUT)/probes/%.skel.h: $(OUT)/probes/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(OUT)/collectors/kvm_exits.o: $(OUT)/probes/kvm_exits.skel.h
+$(OUT)/collectors/kvm_exits.o: ALL_CFLAGS += -I$(OUT)/probes
+
 $(OUT)/guest/%.o: hypervisor/guest/%.c
 	$(call msg,GUEST-CC,$<)
 	$(Q)mkdir -p $(@D)
@@ -178,7 +217,7 @@ $(GUEST): $(patsubst hypervisor/guest/%,$(OUT)/guest/%,$(GUEST_OBJS)) hypervisor
 	$(Q)mkdir -p $(@D)
 	$(Q)$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
 
-$(TESTS): $(addprefix $(OUT)/,$(TEST_OBJS) $(VMM_CORE_OBJS) $(LIB_OBJS))
+$(TESTS): $(addprefix $(OUT)/,$(TEST_OBJS) $(VMM_CORE_OBJS) $(COLLECTOR_OBJS) $(LIB_OBJS))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcriterion

@@ -11,13 +11,7 @@ void hist__init(struct hist *h)
 
 unsigned int hist__bucket(uint64_t v)
 {
-	unsigned int e;
-
-	if (v < HIST_SUB)
-		return (unsigned int)v;
-	e = 63 - (unsigned int)__builtin_clzll(v);	/* e >= HIST_SUB_BITS */
-	return (e - HIST_SUB_BITS + 1) * HIST_SUB +
-	       (unsigned int)((v >> (e - HIST_SUB_BITS)) & (HIST_SUB - 1));
+	return hist_bucket_of(v);
 }
 
 uint64_t hist__bucket_low(unsigned int idx)

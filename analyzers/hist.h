@@ -3,15 +3,14 @@
 
 #include <stdint.h>
 
+#include "analyzers/hist_bucket.h"
+
 /*
  * A log-linear histogram in the HDR style: values below 2^HIST_SUB_BITS are
  * exact, above that every power of two is split into 2^HIST_SUB_BITS linear
  * buckets, so any recorded value is known within 1/16 (6.25%) of itself.
  * Recording is lock-free (relaxed atomics) so vCPU threads can share one.
  */
-#define HIST_SUB_BITS	4
-#define HIST_SUB	(1u << HIST_SUB_BITS)
-#define HIST_BUCKETS	((64 - HIST_SUB_BITS + 1) * HIST_SUB)
 
 struct hist {
 	uint64_t count;

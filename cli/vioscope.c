@@ -3,6 +3,8 @@
  *   vioscope doctor [--json]        which environments this host offers
  *   vioscope testbed-result ...     turn one nested test-bed suite's
  *                                   console and JSON into a result record
+ *   vioscope fio-summary ...        fio JSON as one-line disk summaries
+ *   vioscope trace ...              VM exits per reason and device (BPF)
  */
 #include <cJSON.h>
 #include <stdio.h>
@@ -22,7 +24,10 @@ static void usage(FILE *f)
 "                 [--testbed FILE] --out FILE\n"
 "                        build a suite's result JSON from the guest's console\n"
 "  fio-summary [--label NAME] FILE...\n"
-"                        fio JSON output as vioscope's one-line disk summaries\n");
+"                        fio JSON output as vioscope's one-line disk summaries\n"
+"  trace [--pid PID] [--interval S] [--count N] [--json] [-o FILE] [-- COMMAND...]\n"
+"                        VM exits per reason and PIO/MMIO per device, with\n"
+"                        rates and p50/p99 (eBPF on KVM's tracepoints; root)\n");
 }
 
 int main(int argc, char **argv)
@@ -38,5 +43,7 @@ int main(int argc, char **argv)
 		return cmd_testbed_result(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "fio-summary"))
 		return cmd_fio_summary(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "trace"))
+		return cmd_trace(argc - 1, argv + 1);
 	die("unknown command '%s' (see vioscope --help)", argv[1]);
 }

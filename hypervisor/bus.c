@@ -85,6 +85,8 @@ int bus__register(struct bus *bus, uint64_t base, uint64_t len,
 	bus->nr++;
 out:
 	pthread_rwlock_unlock(&bus->lock);
+	if (!ret && bus->changed)
+		bus->changed(bus->changed_opaque);
 	return ret;
 }
 
@@ -102,6 +104,8 @@ int bus__deregister(struct bus *bus, uint64_t base)
 		ret = 0;
 	}
 	pthread_rwlock_unlock(&bus->lock);
+	if (!ret && bus->changed)
+		bus->changed(bus->changed_opaque);
 	return ret;
 }
 

@@ -29,6 +29,9 @@ struct bus {
 	size_t nr;
 	size_t cap;
 	uint64_t unhandled;	/* accesses that hit no region (guest-caused) */
+	/* Called (outside the lock) after a region is added or removed. */
+	void (*changed)(void *opaque);
+	void *changed_opaque;
 };
 
 void bus__init(struct bus *bus, const char *name);

@@ -21,6 +21,7 @@
 #include "hypervisor/evloop.h"
 #include "hypervisor/guest/abi.h"
 #include "hypervisor/kvm.h"
+#include "hypervisor/regions.h"
 #include "hypervisor/results.h"
 #include "hypervisor/vcpu.h"
 #include "lib/env.h"
@@ -384,6 +385,7 @@ static int vm__build(struct kvm *kvm, const struct options *o)
 		if (!device__create(kvm, pv ? "virtio-blk" : "ahci", o->disks[i] + (pv ? 3 : 5)))
 			return -ENODEV;
 	}
+	regions__publish(kvm);	/* for the collectors: which device owns an address */
 	/* The vCPUs exist before loading so that tsc_khz is known to the guest. */
 	ret = create_vcpus(kvm, o);
 	if (ret) {
@@ -411,6 +413,7 @@ static void vm__teardown(struct kvm *kvm)
 	int i;
 
 	evloop__stop(kvm->evloop);
+	regions__unpublish(kvm);
 	device__destroy_all(kvm);
 	for (i = 0; i < kvm->nr_cpus; i++)
 		kvm_cpu__destroy(kvm->cpus[i]);

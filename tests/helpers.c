@@ -57,6 +57,20 @@ void test_require_kvm(void)
 	}
 }
 
+void test_require_bpf(void)
+{
+	const char *why = NULL;
+
+	if (geteuid() != 0)
+		why = "BPF tracing needs root";
+	else if (access("/sys/kernel/btf/vmlinux", R_OK))
+		why = "no kernel BTF (/sys/kernel/btf/vmlinux)";
+	if (why) {
+		fprintf(stderr, "SKIP: %s\n", why);
+		cr_skip_test("%s", why);
+	}
+}
+
 static void drain(int fd, char **buf, size_t *len, size_t *cap)
 {
 	ssize_t n;

@@ -14,6 +14,8 @@ const char *test_bin(const char *name);
 bool test_kvm_usable(const char **why);
 /* Skips the current test with the reason printed, when KVM is unusable. */
 void test_require_kvm(void);
+/* Skips the current test (reason printed) without root or kernel BTF. */
+void test_require_bpf(void);
 
 /* Runs argv, captures stdout and stderr (each up to a few MiB). Returns the
  * exit status, or 128 + signal. */

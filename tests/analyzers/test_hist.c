@@ -72,3 +72,19 @@ Test(stats, summary_matches_known_values)
 	cr_assert_eq(v[0], 100, "input must not be reordered");
 	cr_assert_eq(stats__summarize_u64(v, 0, 1.0, &s), -EINVAL);
 }
+
+/* The BPF programs use hist_bucket_of (no clz in BPF): same layout. */
+Test(hist, bucket_of_matches_the_clz_layout)
+{
+	uint64_t v;
+
+	for (v = 0; v < (1ULL << 63); v = v * 2 + (v & 7) + 1) {
+		unsigned int e = v < HIST_SUB ? 0 : 63 - (unsigned int)__builtin_clzll(v);
+		unsigned int want = v < HIST_SUB ? (unsigned int)v :
+			(e - HIST_SUB_BITS + 1) * HIST_SUB +
+			(unsigned int)((v >> (e - HIST_SUB_BITS)) & (HIST_SUB - 1));
+
+		cr_assert_eq(hist_bucket_of(v), want, "value %llu", (unsigned long long)v);
+	}
+	cr_assert_eq(hist_bucket_of(UINT64_MAX), HIST_BUCKETS - 1);
+}

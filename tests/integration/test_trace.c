@@ -1,0 +1,127 @@
+/*
+ * vioscope trace on a real probe-guest run (root, BTF and /dev/kvm, else
+ * skipped with the reason): the exits the BPF collector counts match the
+ * VMM's own counters, and PIO/MMIO land on the devices that own them.
+ */
+#include <cJSON.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/file.h"
+#include "tests/helpers.h"
+
+static const cJSON *find(const cJSON *arr, const char *k1, const char *v1, const char *k2,
+			 const char *v2, const char *k3, const char *v3)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, arr) {
+		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, k1)) ?: "", v1) &&
+		    (!k2 || !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, k2)) ?: "", v2)) &&
+		    (!k3 || !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, k3)) ?: "", v3)))
+			return e;
+	}
+	return NULL;
+}
+
+static double num(const cJSON *o, const char *path)
+{
+	return o ? test_json_num(o, path) : NAN;
+}
+
+Test(trace, counts_match_the_vmm_and_devices_are_named, .timeout = 120)
+{
+	char dir[] = "/tmp/vioscope-trace-XXXXXX", tfile[64], vfile[64], emul[96], pv[96];
+	char *out, *err, *text, *last;
+	cJSON *t, *v;
+	const cJSON *e, *dev;
+	double user, vmm;
+	int rc;
+
+	test_require_kvm();
+	test_require_bpf();
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(tfile, sizeof(tfile), "%s/trace.json", dir);
+	snprintf(vfile, sizeof(vfile), "%s/vmm.json", dir);
+	snprintf(emul, sizeof(emul), "emul:%s/a.img,size=8M", dir);
+	snprintf(pv, sizeof(pv), "pv:%s/b.img,size=8M", dir);
+	rc = test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--json", "-o", tfile, "--",
+				 (char *)test_bin("vioscope-vmm"), "--quiet", "--disk", emul,
+				 "--disk", pv, "--workload",
+				 "micro kind=pio count=2000; micro kind=mmio count=2000; "
+				 "disk dev=emul rw=randread iodepth=1 ios=500; "
+				 "disk dev=pv rw=randread iodepth=1 ios=500",
+				 "--json", vfile, NULL }, &out, &err);
+	cr_assert_eq(rc, 0, "%s", err);
+	text = file__read_text(tfile);
+	cr_assert_not_null(text);
+	last = text;
+	/* JSON lines: the total is the last one. */
+	for (char *p = text; (p = strstr(p, "\n{")); p++)
+		last = p + 1;
+	t = cJSON_Parse(last);
+	v = test_read_json(vfile);
+	cr_assert_not_null(t, "%s", text);
+	cr_assert_not_null(v);
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(t, "type")), "total");
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(t, "attach")), "tracepoint");
+
+	/* KVM_EXIT_IO + KVM_EXIT_MMIO seen by BPF = the VMM's PIO + MMIO +
+	 * raw-loop exits (the last exit never re-enters, hence the slack). */
+	e = cJSON_GetObjectItem(t, "exits");
+	user = num(find(e, "kind", "user", "reason", "IO", NULL, NULL), "count") +
+	       num(find(e, "kind", "user", "reason", "MMIO", NULL, NULL), "count");
+	vmm = test_json_num(v, "exits.pio") + test_json_num(v, "exits.mmio") +
+	      test_json_num(v, "exits.raw_loop");
+	cr_assert(fabs(user - vmm) <= 3 + vmm * 0.001, "BPF %g vs VMM %g", user, vmm);
+
+	/* Attribution through the VMM's published region map. */
+	dev = cJSON_GetObjectItem(t, "devices");
+	cr_assert_eq(num(find(dev, "device", "bench0", "space", "pio", "dir", "write"), "events"),
+		     4000, "2000 measured + 2000 raw-loop doorbell writes");
+	cr_assert_eq(num(find(dev, "device", "bench0", "space", "mmio", "dir", "write"), "events"),
+		     4000);
+	e = find(dev, "device", "ahci0", "space", "mmio", "dir", "read");
+	cr_assert_geq(num(e, "events"), 2 * 500, "AHCI: several register reads per I/O");
+	cr_assert_geq(num(e, "user_exits.count"), num(e, "events") - 1, "each one a trapped exit");
+	e = find(dev, "device", "virtio-blk0", "space", "mmio", "dir", "write");
+	cr_assert_geq(num(e, "events"), 500, "one notify write per I/O");
+	cr_assert_lt(num(e, "user_exits.count"), 0.1 * num(e, "events"),
+		     "doorbells end at the ioeventfd in the kernel");
+	cr_assert_geq(num(t, "irqs.msi"), 1000, "one MSI-X per I/O on both disks");
+	cr_assert_eq(num(t, "drops.threads") + num(t, "drops.reasons") + num(t, "drops.addresses"), 0);
+
+	cJSON_Delete(t);
+	cJSON_Delete(v);
+	free(text);
+	free(out);
+	free(err);
+	unlink(tfile);
+	unlink(vfile);
+	snprintf(tfile, sizeof(tfile), "%s/a.img", dir);
+	unlink(tfile);
+	snprintf(tfile, sizeof(tfile), "%s/b.img", dir);
+	unlink(tfile);
+	rmdir(dir);
+}
+
+Test(trace, bad_usage_is_one_clear_line)
+{
+	char *out, *err;
+
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--interval", "x",
+					  NULL }, &out, &err), 1);
+	cr_assert_eq(test_count_lines(err), 1, "%s", err);
+	cr_assert_not_null(strstr(err, "--interval"));
+	free(out);
+	free(err);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--pid", "1", "--",
+					  "true", NULL }, &out, &err), 1);
+	cr_assert_not_null(strstr(err, "not both"), "%s", err);
+	free(out);
+	free(err);
+}
