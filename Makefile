@@ -157,7 +157,7 @@ CLI := $(BIN)/vioscope
 GUEST := $(BIN)/vioscope-guest.elf
 TESTS := $(BIN)/vioscope-tests
 
-.PHONY: all deps check check-slow check-nested demo bench bench-disk bench-disk-nested fuzz clean FORCE
+.PHONY: all deps check check-slow check-nested demo bench bench-disk bench-disk-nested bench-probes fuzz clean FORCE
 all: $(VMM) $(CLI) $(GUEST) $(TESTS)
 
 deps:
@@ -295,6 +295,11 @@ fuzz: deps $(GUEST)
 bench-disk: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench-disk
+
+# make bench-probes: what the collectors cost on the virtio-blk path.
+bench-probes: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/bench-probes
 
 # make bench-disk-nested: the same patterns in the nested test bed, with
 # NVMe pass-through and QEMU-KVM beside vioscope-vmm (about 15 minutes).

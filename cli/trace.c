@@ -115,6 +115,10 @@ static void report_json(struct trace_opts *o, const char *type, const struct kx_
 	a = cJSON_AddObjectToObject(root, "irqs");
 	cJSON_AddNumberToObject(a, "msi", (double)d->counters[KX_C_MSI]);
 	cJSON_AddNumberToObject(a, "irqchip", (double)d->counters[KX_C_SET_IRQ]);
+	a = cJSON_AddObjectToObject(root, "probe_cost");
+	cJSON_AddNumberToObject(a, "runs", (double)d->prog_runs);
+	cJSON_AddNumberToObject(a, "total_ns", (double)d->prog_ns);
+	cJSON_AddNumberToObject(a, "ns_per_run", d->prog_runs ? (double)d->prog_ns / (double)d->prog_runs : 0);
 	a = cJSON_AddObjectToObject(root, "drops");
 	cJSON_AddNumberToObject(a, "threads", (double)d->counters[KX_C_DROP_THREAD]);
 	cJSON_AddNumberToObject(a, "reasons", (double)d->counters[KX_C_DROP_REASON]);
@@ -175,6 +179,10 @@ static void report_text(struct trace_opts *o, const char *type, const struct kx_
 		(unsigned long long)d->counters[KX_C_DROP_THREAD],
 		(unsigned long long)d->counters[KX_C_DROP_REASON],
 		(unsigned long long)d->counters[KX_C_DROP_ADDR]);
+	if (d->prog_runs)
+		fprintf(o->out, "probe cost: %llu BPF runs, %.0f ns each, %.2f ms in all (%.3f%% of one CPU)\n",
+			(unsigned long long)d->prog_runs, (double)d->prog_ns / (double)d->prog_runs,
+			(double)d->prog_ns / 1e6, secs > 0 ? (double)d->prog_ns / 1e9 / secs * 100 : 0);
 	fflush(o->out);
 }
 

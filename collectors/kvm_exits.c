@@ -20,6 +20,7 @@
 
 struct kx_collector {
 	struct kvm_exits_bpf *skel;
+	int stats_fd;		/* BPF run-time stats stay on while it is open */
 };
 
 static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -52,6 +53,7 @@ int kx__open(struct kx_collector **out, pid_t pid, char *why, size_t why_len)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	c->stats_fd = -1;
 	c->skel = kvm_exits_bpf__open();
 	if (!c->skel) {
 		ret = -errno;
@@ -71,6 +73,8 @@ int kx__open(struct kx_collector **out, pid_t pid, char *why, size_t why_len)
 			 ret == -ENOENT ? " (no KVM in this kernel, or tracefs missing)" : "");
 		goto fail;
 	}
+	/* The probes' own cost, per program (as bpftool prog show). */
+	c->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	*out = c;
 	return 0;
 fail:
@@ -115,10 +119,13 @@ int kx__snapshot(struct kx_collector *c, struct kx_snapshot *s)
 	struct kx_addr_key ak, *aprev = NULL;
 	struct kx_key rk, *rprev = NULL;
 	struct kx_addr_val *av;
+	int ncpus = libbpf_num_possible_cpus();
 	struct kx_hist *rv;
 	__u32 i;
 
 	memset(s, 0, sizeof(*s));
+	if (ncpus <= 0 || ncpus > 4096)
+		return -EINVAL;
 	s->t_ns = now_ns();
 	rv = malloc(sizeof(*rv));
 	av = malloc(sizeof(*av));
@@ -147,8 +154,28 @@ int kx__snapshot(struct kx_collector *c, struct kx_snapshot *s)
 		}
 		aprev = &ak;
 	}
-	for (i = 0; i < KX_C_NR; i++)
-		bpf_map_lookup_elem(cfd, &i, &s->counters[i]);
+	for (i = 0; i < KX_C_NR; i++) {
+		__u64 percpu[ncpus];
+		int cpu;
+
+		if (bpf_map_lookup_elem(cfd, &i, percpu))
+			continue;
+		for (cpu = 0; cpu < ncpus; cpu++)
+			s->counters[i] += percpu[cpu];
+	}
+	if (c->stats_fd >= 0) {
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, c->skel->obj) {
+			struct bpf_prog_info info = { 0 };
+			__u32 len = sizeof(info);
+
+			if (!bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len)) {
+				s->prog_runs += info.run_cnt;
+				s->prog_ns += info.run_time_ns;
+			}
+		}
+	}
 	free(rv);
 	free(av);
 	return 0;
@@ -158,6 +185,8 @@ void kx__close(struct kx_collector *c)
 {
 	if (!c)
 		return;
+	if (c->stats_fd >= 0)
+		close(c->stats_fd);
 	kvm_exits_bpf__destroy(c->skel);
 	free(c);
 }
@@ -219,6 +248,8 @@ int kx_snapshot__diff(const struct kx_snapshot *a, const struct kx_snapshot *b,
 	}
 	for (i = 0; i < KX_C_NR; i++)
 		out->counters[i] = b->counters[i] - a->counters[i];
+	out->prog_runs = b->prog_runs - a->prog_runs;
+	out->prog_ns = b->prog_ns - a->prog_ns;
 	return 0;
 }
 

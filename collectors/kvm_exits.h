@@ -31,6 +31,10 @@ struct kx_snapshot {
 	struct kx_addr *addrs;
 	size_t nr_addrs;
 	uint64_t counters[KX_C_NR];
+	/* What the probes themselves cost (kernel BPF run-time stats; 0 when
+	 * the kernel cannot keep them): program runs and their total time. */
+	uint64_t prog_runs;
+	uint64_t prog_ns;
 };
 
 struct kx_collector;

@@ -11,6 +11,9 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 
+/* Tracepoint records are read straight from ctx: CO-RE relocates the
+ * field offsets (vmlinux.h types carry preserve_access_index). */
+
 #include "probes/kvm_exits.h"
 
 #define KVM_EXIT_IO		2
@@ -53,8 +56,9 @@ struct {
 	__type(value, struct kx_addr_val);
 } addrs SEC(".maps");
 
+/* Per CPU: counted without atomics, summed by the loader. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, KX_C_NR);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -70,7 +74,7 @@ static __always_inline void count(__u32 c)
 	__u64 *v = bpf_map_lookup_elem(&counters, &c);
 
 	if (v)
-		__sync_fetch_and_add(v, 1);
+		(*v)++;
 }
 
 static __always_inline bool traced(void)
@@ -146,9 +150,9 @@ int kx_kvm_exit(struct trace_event_raw_kvm_exit *ctx)
 	if (!t)
 		return 0;
 	t->exit_ns = bpf_ktime_get_ns();
-	t->exit_reason = BPF_CORE_READ(ctx, exit_reason);
+	t->exit_reason = ctx->exit_reason;
 	/* "isa" (1 VMX, 2 SVM) appeared in 5.8; older kernels: unknown (0). */
-	t->exit_isa = bpf_core_field_exists(ctx->isa) ? BPF_CORE_READ(ctx, isa) : 0;
+	t->exit_isa = bpf_core_field_exists(ctx->isa) ? ctx->isa : 0;
 	return 0;
 }
 
@@ -171,7 +175,7 @@ SEC("tracepoint/kvm/kvm_userspace_exit")
 int kx_kvm_userspace_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
 {
 	__u64 now = bpf_ktime_get_ns();
-	int err = BPF_CORE_READ(ctx, errno);
+	int err = ctx->errno;
 	struct thread *t;
 
 	if (!traced())
@@ -186,7 +190,7 @@ int kx_kvm_userspace_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
 		t->exit_ns = 0;
 	}
 	t->user_ns = now;
-	t->user_reason = err < 0 ? KX_USER_ERRNO | (__u32)-err : BPF_CORE_READ(ctx, reason);
+	t->user_reason = err < 0 ? KX_USER_ERRNO | (__u32)-err : ctx->reason;
 	/* Only the access that caused this exit is attributed to it. */
 	if (!((t->user_reason == KVM_EXIT_IO && t->pending == 1 + KX_PIO) ||
 	      (t->user_reason == KVM_EXIT_MMIO && t->pending == 1 + KX_MMIO)))
@@ -202,7 +206,7 @@ int kx_kvm_fpu(struct trace_event_raw_kvm_fpu *ctx)
 	struct thread *t;
 	__u64 ns;
 
-	if (!traced() || !BPF_CORE_READ(ctx, load))
+	if (!traced() || !ctx->load)
 		return 0;
 	t = thread_get();
 	if (!t || !t->user_ns)
@@ -239,8 +243,8 @@ int kx_kvm_pio(struct trace_event_raw_kvm_pio *ctx)
 	t = thread_get();
 	if (!t)
 		return 0;
-	t->addr = (struct kx_addr_key){ .addr = BPF_CORE_READ(ctx, port), .space = KX_PIO,
-					.write = BPF_CORE_READ(ctx, rw) ? 1 : 0 };
+	t->addr = (struct kx_addr_key){ .addr = ctx->port, .space = KX_PIO,
+					.write = ctx->rw ? 1 : 0 };
 	v = addr_get(&t->addr);
 	if (v)
 		__sync_fetch_and_add(&v->events, 1);
@@ -259,8 +263,8 @@ int kx_kvm_pio(struct trace_event_raw_kvm_pio *ctx)
 SEC("tracepoint/kvm/kvm_mmio")
 int kx_kvm_mmio(struct trace_event_raw_kvm_mmio *ctx)
 {
-	__u32 type = BPF_CORE_READ(ctx, type);
-	__u64 gpa = BPF_CORE_READ(ctx, gpa);
+	__u32 type = ctx->type;
+	__u64 gpa = ctx->gpa;
 	struct kx_addr_val *v;
 	struct thread *t;
 
