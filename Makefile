@@ -51,6 +51,7 @@ LIB_OBJS := \
 	analyzers/stats.o
 
 VMM_CORE_OBJS := \
+	collectors/perf_event.o \
 	hypervisor/kvm.o \
 	hypervisor/vcpu.o \
 	hypervisor/bus.o \
@@ -119,6 +120,7 @@ TEST_OBJS := \
 	tests/analyzers/test_hist.o \
 	tests/collectors/test_exit_reasons.o \
 	tests/collectors/test_attribute.o \
+	tests/collectors/test_perf_event.o \
 	tests/probes/test_usdt.o \
 	tests/cli/test_cli.o \
 	tests/integration/test_vmm.o \

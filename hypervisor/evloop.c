@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collectors/perf_event.h"
 #include "lib/log.h"
 
 #define EVLOOP_MAX_HANDLERS	64
@@ -34,6 +35,7 @@ struct evloop {
 	uint64_t barrier_gen;
 	pthread_mutex_t barrier_lock;
 	pthread_cond_t barrier_cond;
+	struct perf_counters perf;	/* the loop thread's, opened by it */
 };
 
 /* epoll data for the two internal eventfds (handlers point into the array) */
@@ -52,6 +54,7 @@ struct evloop *evloop__new(void)
 	pthread_mutex_init(&ev->lock, NULL);
 	pthread_mutex_init(&ev->barrier_lock, NULL);
 	pthread_cond_init(&ev->barrier_cond, NULL);
+	perf_counters__init(&ev->perf);
 	ev->epfd = epoll_create1(EPOLL_CLOEXEC);
 	ev->stop_fd = eventfd(0, EFD_CLOEXEC);
 	ev->barrier_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -75,6 +78,7 @@ void evloop__free(struct evloop *ev)
 		close(ev->stop_fd);
 	if (ev->barrier_fd >= 0)
 		close(ev->barrier_fd);
+	perf_counters__close(&ev->perf);
 	pthread_cond_destroy(&ev->barrier_cond);
 	pthread_mutex_destroy(&ev->barrier_lock);
 	pthread_mutex_destroy(&ev->lock);
@@ -102,6 +106,7 @@ static void *evloop__thread(void *arg)
 	struct evloop *ev = arg;
 	struct epoll_event events[16];
 
+	perf_counters__open_self(&ev->perf);
 	for (;;) {
 		int i, n = epoll_wait(ev->epfd, events, 16, -1);
 
@@ -216,6 +221,11 @@ uint64_t evloop__cpu_ns(const struct evloop *ev)
 	if (!ev->running || pthread_getcpuclockid(ev->thread, &clk) || clock_gettime(clk, &ts))
 		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+unsigned int evloop__perf(const struct evloop *ev, uint64_t sum[PERF_NR])
+{
+	return perf_counters__add(&ev->perf, sum);
 }
 
 uint64_t evloop__wakeups(const struct evloop *ev)

@@ -3,6 +3,8 @@
 
 #include <stdint.h>
 
+#include "collectors/perf_event.h"
+
 /*
  * The I/O event loop: one thread in epoll_wait that runs device backend
  * callbacks (ioeventfd doorbells, backend completions, console input), so
@@ -28,5 +30,7 @@ int evloop__del(struct evloop *ev, int fd);
 uint64_t evloop__wakeups(const struct evloop *ev);
 /* CPU time the event-loop thread has used (ns), 0 when not running. */
 uint64_t evloop__cpu_ns(const struct evloop *ev);
+/* Adds the loop thread's perf counters to sum; a mask of those read. */
+unsigned int evloop__perf(const struct evloop *ev, uint64_t sum[PERF_NR]);
 
 #endif /* VIOSCOPE__EVLOOP_H */

@@ -98,6 +98,12 @@ void results__observe(struct kvm *kvm, struct observed *o)
 		       (dev ? metrics__value(&dev->metrics, "trapped_kicks") : 0);
 	o->irqs = msix__total_sent();
 	o->evloop_cpu_ns = kvm->evloop ? evloop__cpu_ns(kvm->evloop) : 0;
+	o->vcpu_have = (1u << PERF_NR) - 1;
+	for (i = 0; i < kvm->nr_cpus; i++)
+		o->vcpu_have &= perf_counters__add(&kvm->cpus[i]->perf, o->vcpu_perf);
+	if (!kvm->nr_cpus)
+		o->vcpu_have = 0;
+	o->io_have = kvm->evloop ? evloop__perf(kvm->evloop, o->io_perf) : 0;
 }
 
 void results__begin(struct kvm *kvm)
@@ -154,7 +160,13 @@ int results__add_from_guest(struct kvm *kvm, uint64_t gpa)
 		.ctl = now.ctl - r->begin.ctl, .ioeventfd = now.ioeventfd - r->begin.ioeventfd,
 		.irqs = now.irqs - r->begin.irqs,
 		.evloop_cpu_ns = now.evloop_cpu_ns - r->begin.evloop_cpu_ns,
+		.vcpu_have = now.vcpu_have & r->begin.vcpu_have,
+		.io_have = now.io_have & r->begin.io_have,
 	};
+	for (int i = 0; i < PERF_NR; i++) {
+		gr.during.vcpu_perf[i] = now.vcpu_perf[i] - r->begin.vcpu_perf[i];
+		gr.during.io_perf[i] = now.io_perf[i] - r->begin.io_perf[i];
+	}
 	/*
 	 * The guest's I/Os are all complete when it reports, and later
 	 * workloads may overwrite the blocks: check the image now.
@@ -253,6 +265,34 @@ static void add_exits(cJSON *rec, const struct guest_result *gr)
 	cJSON_AddNumberToObject(per, "irqs_injected", (double)d->irqs / ops);
 }
 
+/*
+ * perf_event counters per op of the vCPU threads (their task clock
+ * includes the guest's own execution) and of the I/O thread; counters the
+ * host cannot provide (no PMU in a VM) are listed with the reason.
+ */
+static void add_threads(struct kvm *kvm, cJSON *rec, const struct guest_result *gr)
+{
+	const struct observed *d = &gr->during;
+	double ops = gr->rec.ops ? (double)gr->rec.ops : 1;
+	cJSON *t = cJSON_AddObjectToObject(rec, "threads_per_op");
+	cJSON *v = cJSON_AddObjectToObject(t, "vcpu"), *io = cJSON_AddObjectToObject(t, "io");
+	cJSON *na = NULL;
+	int i;
+
+	for (i = 0; i < PERF_NR; i++) {
+		if (d->vcpu_have & (1u << i))
+			cJSON_AddNumberToObject(v, perf_counter__name(i), (double)d->vcpu_perf[i] / ops);
+		if (d->io_have & (1u << i))
+			cJSON_AddNumberToObject(io, perf_counter__name(i), (double)d->io_perf[i] / ops);
+		if (!(d->vcpu_have & (1u << i)) && kvm->nr_cpus) {
+			if (!na)
+				na = cJSON_AddObjectToObject(t, "unavailable");
+			cJSON_AddStringToObject(na, perf_counter__name(i),
+						strerror(kvm->cpus[0]->perf.err[i]));
+		}
+	}
+}
+
 static const char *const rw_names[] = {
 	[VIO_RW_READ] = "read", [VIO_RW_WRITE] = "write",
 	[VIO_RW_RANDREAD] = "randread", [VIO_RW_RANDWRITE] = "randwrite",
@@ -278,8 +318,15 @@ static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 			   (double)d->bytes / secs / (1 << 20));
 	}
 	metric__add(m, "interrupts_per_io", "count", "lower_is_better", (double)d->interrupts / ios);
+	/* One source for CPU time: the perf task clock, the thread's CPU clock
+	 * where perf_event_open is not allowed. */
 	metric__add(m, "backend_cpu_ns_per_io", "ns", "lower_is_better",
-		   (double)gr->during.evloop_cpu_ns / ios);
+		   (double)(gr->during.io_have & (1u << PERF_TASK_CLOCK) ?
+			    gr->during.io_perf[PERF_TASK_CLOCK] : gr->during.evloop_cpu_ns) / ios);
+	/* The vCPU side: emulated devices run there (plus the guest itself). */
+	if (gr->during.vcpu_have & (1u << PERF_TASK_CLOCK))
+		metric__add(m, "vcpu_cpu_ns_per_io", "ns", "lower_is_better",
+			   (double)gr->during.vcpu_perf[PERF_TASK_CLOCK] / ios);
 	metric__add(m, "io_errors", "count", "lower_is_better", d->errors);
 	if (d->verify_blocks) {
 		cJSON_AddNumberToObject(o, "verify_blocks", (double)d->verify_blocks);
@@ -334,6 +381,7 @@ cJSON *results__to_json(struct kvm *kvm)
 			cJSON_AddNumberToObject(o, "overhead_vs_raw_pct",
 						(mean / raw_mean - 1.0) * 100.0);
 		add_exits(o, gr);
+		add_threads(kvm, o, gr);
 		if (rec->kind == VIO_DISK)
 			add_disk(kvm, o, gr);
 		cJSON_AddItemToArray(arr, o);

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "collectors/perf_event.h"
+
 #include "hypervisor/guest/abi.h"
 
 struct kvm;
@@ -24,6 +26,11 @@ struct observed {
 	uint64_t ioeventfd;	/* doorbell writes signalled by KVM, no exit */
 	uint64_t irqs;		/* MSI-X messages sent through irqfd */
 	uint64_t evloop_cpu_ns;	/* CPU time of the event-loop thread (device backends) */
+	/* perf_event counters summed over the vCPU threads and of the I/O
+	 * (event-loop) thread; a bit per counter that could be read. */
+	uint64_t vcpu_perf[PERF_NR];
+	uint64_t io_perf[PERF_NR];
+	unsigned int vcpu_have, io_have;
 };
 
 struct guest_result {

@@ -88,6 +88,7 @@ int kvm_cpu__create(struct kvm *kvm, int id, struct kvm_cpu **out)
 	cpu->id = id;
 	cpu->kvm = kvm;
 	hist__init(&cpu->dispatch_ns);
+	perf_counters__init(&cpu->perf);
 	cpu->fd = kvm_ioctl(kvm->vm_fd, KVM_CREATE_VCPU, id);
 	if (cpu->fd < 0) {
 		ret = cpu->fd;
@@ -249,6 +250,7 @@ static void *kvm_cpu__thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	perf_counters__open_self(&cpu->perf);
 
 	while (!__atomic_load_n(&kvm->stopping, __ATOMIC_ACQUIRE)) {
 		uint64_t t0;

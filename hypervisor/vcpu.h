@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "collectors/perf_event.h"
 #include "hypervisor/metrics.h"
 
 struct kvm;
@@ -25,6 +26,7 @@ struct kvm_cpu {
 	pthread_t thread;
 	uint64_t exits[NR_EXIT_KINDS];
 	struct hist dispatch_ns;	/* userspace time per exit, KVM_RUN return to re-entry */
+	struct perf_counters perf;	/* this thread's, opened by the thread itself */
 };
 
 int kvm_cpu__create(struct kvm *kvm, int id, struct kvm_cpu **out);

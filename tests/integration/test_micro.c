@@ -184,6 +184,12 @@ Test(disk, virtio_blk_randread_with_verify)
 			cr_assert_gt(test_json_num(cJSON_GetArrayItem(m, i), "value"), 0);
 	}
 	cr_assert_eq(test_json_num(j, "results.0.verify_blocks"), 32);
+	/* perf_event counters of the VMM's threads, per I/O. */
+	cr_assert_gt(test_json_num(j, "results.0.threads_per_op.vcpu.task_clock_ns"), 0);
+	cr_assert_gt(test_json_num(j, "results.0.threads_per_op.io.task_clock_ns"), 0,
+		     "the io_uring completions run on the I/O thread");
+	cr_assert_geq(test_json_num(j, "results.0.threads_per_op.io.context_switches"), 0.5,
+		      "the I/O thread sleeps between requests at QD1");
 	cJSON_Delete(j);
 	free(out);
 	free(err);
