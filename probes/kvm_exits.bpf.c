@@ -3,9 +3,10 @@
  * VM exits per vCPU thread from KVM's tracepoints: histograms per exit
  * reason (in-kernel: kvm_exit -> kvm_entry; user space: kvm_userspace_exit
  * -> next entry) and PIO/MMIO counts per address, which the loader maps to
- * the VMM's devices. Everything stays in maps: no per-event buffer, so
- * nothing is dropped on the way to user space, only when a table is full
- * (counted).
+ * the VMM's devices. The state machine is probes/kvm_exits_logic.h (shared
+ * with the tracefs fallback); this file owns the maps. Everything stays in
+ * maps: no per-event buffer, so nothing is dropped on the way to user
+ * space, only when a table is full (counted).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -14,32 +15,15 @@
 /* Tracepoint records are read straight from ctx: CO-RE relocates the
  * field offsets (vmlinux.h types carry preserve_access_index). */
 
-#include "probes/kvm_exits.h"
-
-#define KVM_EXIT_IO		2
-#define KVM_EXIT_MMIO		6
-#define KVM_TRACE_MMIO_READ_UNSATISFIED	0
-#define KVM_TRACE_MMIO_READ	1
+#include "probes/kvm_exits_logic.h"
 
 const volatile __u32 targ_tgid = 0;	/* 0: every process */
-
-struct thread {
-	__u64 exit_ns;		/* kvm_exit seen, kvm_entry not yet */
-	__u32 exit_reason;
-	__u32 exit_isa;
-	__u64 user_ns;		/* kvm_userspace_exit seen, not re-entered */
-	__u32 user_reason;
-	__u32 pending;		/* last kvm_pio/kvm_mmio: 1 + space */
-	struct kx_addr_key addr;
-	__u64 read_done_gpa;	/* user-space MMIO read whose completion to skip */
-	__u64 pio_read_ns;	/* user-space PIO read, timed, port not known yet */
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, KX_MAX_THREADS);
 	__type(key, __u32);
-	__type(value, struct thread);
+	__type(value, struct kx_thread);
 } threads SEC(".maps");
 
 struct {
@@ -65,7 +49,7 @@ struct {
 } counters SEC(".maps");
 
 /* Zero values to insert from (too large for the BPF stack). */
-static struct thread zero_thread;
+static struct kx_thread zero_thread;
 static struct kx_hist zero_hist;
 static struct kx_addr_val zero_addr;
 
@@ -82,10 +66,10 @@ static __always_inline bool traced(void)
 	return !targ_tgid || (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
 }
 
-static __always_inline struct thread *thread_get(void)
+static __always_inline struct kx_thread *thread_get(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct thread *t = bpf_map_lookup_elem(&threads, &tid);
+	struct kx_thread *t = bpf_map_lookup_elem(&threads, &tid);
 
 	if (t)
 		return t;
@@ -109,92 +93,82 @@ static __always_inline void hist_add(struct kx_hist *h, __u64 ns)
 		__sync_fetch_and_add(&h->buckets[b], 1);
 }
 
-static __always_inline void reason_add(__u32 kind, __u32 isa, __u32 reason, __u64 ns)
+/* Carries out what the state machine asked for. */
+static __always_inline void record(struct kx_out *o)
 {
-	struct kx_key k = { .kind = kind, .isa = isa, .reason = reason };
-	struct kx_hist *h = bpf_map_lookup_elem(&reasons, &k);
+	struct kx_addr_val *v;
+	struct kx_hist *h;
 
-	if (!h) {
-		bpf_map_update_elem(&reasons, &k, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&reasons, &k);
+	if (o->timed) {
+		h = bpf_map_lookup_elem(&reasons, &o->key);
 		if (!h) {
-			count(KX_C_DROP_REASON);
-			return;
+			bpf_map_update_elem(&reasons, &o->key, &zero_hist, BPF_NOEXIST);
+			h = bpf_map_lookup_elem(&reasons, &o->key);
 		}
+		if (h)
+			hist_add(h, o->ns);
+		else
+			count(KX_C_DROP_REASON);
 	}
-	hist_add(h, ns);
-}
-
-static __always_inline struct kx_addr_val *addr_get(struct kx_addr_key *k)
-{
-	struct kx_addr_val *v = bpf_map_lookup_elem(&addrs, k);
-
-	if (v)
-		return v;
-	bpf_map_update_elem(&addrs, k, &zero_addr, BPF_NOEXIST);
-	v = bpf_map_lookup_elem(&addrs, k);
-	if (!v)
+	if (!o->addr_event && !o->addr_timed)
+		return;
+	v = bpf_map_lookup_elem(&addrs, &o->addr);
+	if (!v) {
+		bpf_map_update_elem(&addrs, &o->addr, &zero_addr, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&addrs, &o->addr);
+	}
+	if (!v) {
 		count(KX_C_DROP_ADDR);
-	return v;
+		return;
+	}
+	if (o->addr_event)
+		__sync_fetch_and_add(&v->events, 1);
+	if (o->addr_timed)
+		hist_add(&v->user, o->addr_ns);
 }
 
 SEC("tracepoint/kvm/kvm_exit")
 int kx_kvm_exit(struct trace_event_raw_kvm_exit *ctx)
 {
-	struct thread *t;
+	struct kx_thread *t;
 
 	if (!traced())
 		return 0;
 	count(KX_C_KVM_EXIT);
 	t = thread_get();
-	if (!t)
-		return 0;
-	t->exit_ns = bpf_ktime_get_ns();
-	t->exit_reason = ctx->exit_reason;
 	/* "isa" (1 VMX, 2 SVM) appeared in 5.8; older kernels: unknown (0). */
-	t->exit_isa = bpf_core_field_exists(ctx->isa) ? ctx->isa : 0;
+	if (t)
+		kx_on_exit(t, bpf_ktime_get_ns(), ctx->exit_reason,
+			   bpf_core_field_exists(ctx->isa) ? ctx->isa : 0);
 	return 0;
 }
 
 SEC("tracepoint/kvm/kvm_entry")
 int kx_kvm_entry(void *ctx)
 {
-	struct thread *t;
+	struct kx_out o = {};
+	struct kx_thread *t;
 
-	if (!traced())
+	if (!traced() || !(t = thread_get()))
 		return 0;
-	t = thread_get();
-	if (!t || !t->exit_ns)
-		return 0;
-	reason_add(KX_GUEST, t->exit_isa, t->exit_reason, bpf_ktime_get_ns() - t->exit_ns);
-	t->exit_ns = 0;
+	kx_on_entry(t, bpf_ktime_get_ns(), &o);
+	record(&o);
 	return 0;
 }
 
 SEC("tracepoint/kvm/kvm_userspace_exit")
 int kx_kvm_userspace_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
 {
-	__u64 now = bpf_ktime_get_ns();
-	int err = ctx->errno;
-	struct thread *t;
+	struct kx_out o = {};
+	struct kx_thread *t;
 
 	if (!traced())
 		return 0;
 	count(KX_C_USER_EXIT);
-	t = thread_get();
-	if (!t)
+	if (!(t = thread_get()))
 		return 0;
-	/* The hardware exit's in-kernel part ends where user space begins. */
-	if (t->exit_ns) {
-		reason_add(KX_GUEST, t->exit_isa, t->exit_reason, now - t->exit_ns);
-		t->exit_ns = 0;
-	}
-	t->user_ns = now;
-	t->user_reason = err < 0 ? KX_USER_ERRNO | (__u32)-err : ctx->reason;
-	/* Only the access that caused this exit is attributed to it. */
-	if (!((t->user_reason == KVM_EXIT_IO && t->pending == 1 + KX_PIO) ||
-	      (t->user_reason == KVM_EXIT_MMIO && t->pending == 1 + KX_MMIO)))
-		t->pending = 0;
+	kx_on_userspace_exit(t, bpf_ktime_get_ns(), ctx->errno, ctx->reason, &o);
+	record(&o);
 	return 0;
 }
 
@@ -202,87 +176,39 @@ int kx_kvm_userspace_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
 SEC("tracepoint/kvm/kvm_fpu")
 int kx_kvm_fpu(struct trace_event_raw_kvm_fpu *ctx)
 {
-	struct kx_addr_val *v;
-	struct thread *t;
-	__u64 ns;
+	struct kx_out o = {};
+	struct kx_thread *t;
 
-	if (!traced() || !ctx->load)
+	if (!traced() || !ctx->load || !(t = thread_get()))
 		return 0;
-	t = thread_get();
-	if (!t || !t->user_ns)
-		return 0;
-	ns = bpf_ktime_get_ns() - t->user_ns;
-	reason_add(KX_USER, 0, t->user_reason, ns);
-	/*
-	 * A port read is traced (kvm_pio) only when its data comes back, right
-	 * after this: keep the time for that event.
-	 */
-	if (t->user_reason == KVM_EXIT_IO && !t->pending)
-		t->pio_read_ns = ns ? ns : 1;
-	if (t->pending) {
-		v = addr_get(&t->addr);
-		if (v)
-			hist_add(&v->user, ns);
-		/* The read's completion fires kvm_mmio "read" again: not a new access. */
-		if (t->addr.space == KX_MMIO && !t->addr.write)
-			t->read_done_gpa = t->addr.addr | 1;
-	}
-	t->pending = 0;
-	t->user_ns = 0;
+	kx_on_fpu_load(t, bpf_ktime_get_ns(), &o);
+	record(&o);
 	return 0;
 }
 
 SEC("tracepoint/kvm/kvm_pio")
 int kx_kvm_pio(struct trace_event_raw_kvm_pio *ctx)
 {
-	struct kx_addr_val *v;
-	struct thread *t;
+	struct kx_out o = {};
+	struct kx_thread *t;
 
-	if (!traced())
+	if (!traced() || !(t = thread_get()))
 		return 0;
-	t = thread_get();
-	if (!t)
-		return 0;
-	t->addr = (struct kx_addr_key){ .addr = ctx->port, .space = KX_PIO,
-					.write = ctx->rw ? 1 : 0 };
-	v = addr_get(&t->addr);
-	if (v)
-		__sync_fetch_and_add(&v->events, 1);
-	if (!t->addr.write) {
-		/* Reads are traced on completion: in-kernel, or back from user space. */
-		if (t->pio_read_ns && v)
-			hist_add(&v->user, t->pio_read_ns);
-		t->pio_read_ns = 0;
-		t->pending = 0;
-		return 0;
-	}
-	t->pending = 1 + KX_PIO;
+	kx_on_pio(t, ctx->port, ctx->rw, &o);
+	record(&o);
 	return 0;
 }
 
 SEC("tracepoint/kvm/kvm_mmio")
 int kx_kvm_mmio(struct trace_event_raw_kvm_mmio *ctx)
 {
-	__u32 type = ctx->type;
-	__u64 gpa = ctx->gpa;
-	struct kx_addr_val *v;
-	struct thread *t;
+	struct kx_out o = {};
+	struct kx_thread *t;
 
-	if (!traced())
+	if (!traced() || !(t = thread_get()))
 		return 0;
-	t = thread_get();
-	if (!t)
-		return 0;
-	if (type == KVM_TRACE_MMIO_READ && t->read_done_gpa == (gpa | 1)) {
-		t->read_done_gpa = 0;
-		return 0;
-	}
-	t->addr = (struct kx_addr_key){ .addr = gpa, .space = KX_MMIO,
-		.write = type > KVM_TRACE_MMIO_READ ? 1 : 0 };
-	t->pending = 1 + KX_MMIO;
-	v = addr_get(&t->addr);
-	if (v)
-		__sync_fetch_and_add(&v->events, 1);
+	kx_on_mmio(t, ctx->type, ctx->gpa, &o);
+	record(&o);
 	return 0;
 }
 
