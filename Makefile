@@ -27,11 +27,11 @@ ifeq ($(WERROR),1)
 WARNINGS += -Werror
 endif
 
-PKGS := libcjson gsl liburing libbpf
+PKGS := libcjson gsl liburing libbpf libtracefs libtraceevent
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARNINGS) -I. -D_GNU_SOURCE -MD -MP \
 	      $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm -luring -lbpf) -lpthread
+LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm -luring -lbpf -ltracefs -ltraceevent) -lpthread
 
 # BPF programs (probes/*.bpf.c): clang for the bpf target, CO-RE against
 # the kernel's BTF (vmlinux.h generated at build time), libbpf skeletons.
@@ -90,6 +90,8 @@ VMM_OBJS := hypervisor/main.o $(VMM_CORE_OBJS) $(LIB_OBJS)
 
 COLLECTOR_OBJS := \
 	collectors/kvm_exits.o \
+	collectors/kvm_exits_bpf.o \
+	collectors/kvm_exits_tracefs.o \
 	collectors/exit_reasons.o \
 	collectors/attribute.o
 
@@ -191,8 +193,8 @@ $(OUT)/probes/%.skel.h: $(OUT)/probes/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(OUT)/collectors/kvm_exits.o: $(OUT)/probes/kvm_exits.skel.h
-$(OUT)/collectors/kvm_exits.o: ALL_CFLAGS += -I$(OUT)/probes
+$(OUT)/collectors/kvm_exits_bpf.o: $(OUT)/probes/kvm_exits.skel.h
+$(OUT)/collectors/kvm_exits_bpf.o: ALL_CFLAGS += -I$(OUT)/probes
 
 $(OUT)/guest/%.o: hypervisor/guest/%.c
 	$(call msg,GUEST-CC,$<)

@@ -1,9 +1,10 @@
 /*
  * vioscope trace [--pid PID] [--interval S] [--count N] [--json] [-o FILE]
- *                [-- COMMAND...]
+ *                [--backend bpf|tracefs] [-- COMMAND...]
  *
  * A kvm_stat with latencies: VM exits per reason and PIO/MMIO accesses per
- * device, with rates and p50/p99, from probes/kvm_exits.bpf.c. With a
+ * device, with rates and p50/p99, from probes/kvm_exits.bpf.c (or, without
+ * BPF, the same tracepoints through tracefs). With a
  * COMMAND it starts it, attaches before it runs (as perf stat does) and
  * prints the totals when it ends; that is how a run records its exits.
  */
@@ -33,6 +34,7 @@ struct trace_opts {
 	FILE *out;
 	bool kvm_exit_fires;
 	const char *attach;
+	const char *backend;
 	struct region_map map;	/* last one seen: the VMM removes it on exit */
 };
 
@@ -87,8 +89,8 @@ static void report_json(struct trace_opts *o, const char *type, const struct kx_
 	cJSON_AddStringToObject(root, "type", type);
 	cJSON_AddNumberToObject(root, "seconds", secs);
 	cJSON_AddNumberToObject(root, "pid", o->pid);
+	cJSON_AddStringToObject(root, "backend", o->backend);
 	cJSON_AddStringToObject(root, "attach", o->attach);
-	cJSON_AddStringToObject(root, "buffer", "none (in-kernel histograms)");
 	cJSON_AddBoolToObject(root, "kvm_exit_fires", o->kvm_exit_fires);
 	a = cJSON_AddArrayToObject(root, "exits");
 	for (i = 0; i < d->nr_reasons; i++) {
@@ -123,6 +125,7 @@ static void report_json(struct trace_opts *o, const char *type, const struct kx_
 	cJSON_AddNumberToObject(a, "threads", (double)d->counters[KX_C_DROP_THREAD]);
 	cJSON_AddNumberToObject(a, "reasons", (double)d->counters[KX_C_DROP_REASON]);
 	cJSON_AddNumberToObject(a, "addresses", (double)d->counters[KX_C_DROP_ADDR]);
+	cJSON_AddNumberToObject(a, "trace_buffer", (double)d->counters[KX_C_LOST]);
 	text = cJSON_PrintUnformatted(root);
 	if (text)
 		fprintf(o->out, "%s\n", text);
@@ -174,11 +177,12 @@ static void report_text(struct trace_opts *o, const char *type, const struct kx_
 			(unsigned long long)dev[i].user.count, us(hist__quantile(&dev[i].user, 0.5)),
 			us(hist__quantile(&dev[i].user, 0.99)));
 	fprintf(o->out, "interrupts: %llu MSI, %llu irqchip pin changes; drops: %llu threads, "
-		"%llu reasons, %llu addresses\n",
+		"%llu reasons, %llu addresses, %llu trace buffer\n",
 		(unsigned long long)d->counters[KX_C_MSI], (unsigned long long)d->counters[KX_C_SET_IRQ],
 		(unsigned long long)d->counters[KX_C_DROP_THREAD],
 		(unsigned long long)d->counters[KX_C_DROP_REASON],
-		(unsigned long long)d->counters[KX_C_DROP_ADDR]);
+		(unsigned long long)d->counters[KX_C_DROP_ADDR],
+		(unsigned long long)d->counters[KX_C_LOST]);
 	if (d->prog_runs)
 		fprintf(o->out, "probe cost: %llu BPF runs, %.0f ns each, %.2f ms in all (%.3f%% of one CPU)\n",
 			(unsigned long long)d->prog_runs, (double)d->prog_ns / (double)d->prog_runs,
@@ -254,6 +258,7 @@ int cmd_trace(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "backend", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct trace_opts o = { .out = stdout, .interval = -1 };
@@ -264,7 +269,7 @@ int cmd_trace(int argc, char **argv)
 	long n = 0;
 	char why[256], *end;
 
-	while ((opt = getopt_long(argc, argv, "+p:i:c:jo:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+p:i:c:jo:b:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			o.pid = (pid_t)strtol(optarg, &end, 10);
@@ -284,6 +289,11 @@ int cmd_trace(int argc, char **argv)
 		case 'j':
 			o.json = true;
 			break;
+		case 'b':
+			if (strcmp(optarg, "bpf") && strcmp(optarg, "tracefs"))
+				die("trace: --backend is bpf or tracefs, not '%s'", optarg);
+			o.backend = optarg;
+			break;
 		case 'o':
 			o.out = fopen(optarg, "w");
 			if (!o.out)
@@ -291,7 +301,7 @@ int cmd_trace(int argc, char **argv)
 			break;
 		default:
 			die("trace: usage: vioscope trace [--pid PID] [--interval S] [--count N] "
-			    "[--json] [-o FILE] [-- COMMAND...]");
+			    "[--json] [-o FILE] [--backend bpf|tracefs] [-- COMMAND...]");
 		}
 	}
 	if (optind < argc && o.pid)
@@ -304,13 +314,14 @@ int cmd_trace(int argc, char **argv)
 			die("trace: cannot start %s: %s", argv[optind], strerror(errno));
 		o.pid = child;
 	}
-	ret = kx__open(&c, o.pid, why, sizeof(why));
+	ret = kx__open(&c, o.pid, o.backend, why, sizeof(why));
 	if (ret) {
 		if (go_fd >= 0)
 			close(go_fd);	/* the child exits 127 without running */
 		die("trace: %s", why);
 	}
 	o.attach = kx__attach_kind(c);
+	o.backend = kx__backend(c);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (kx__snapshot(c, &first))
@@ -322,10 +333,10 @@ int cmd_trace(int argc, char **argv)
 	if (go_fd >= 0)
 		close(go_fd);
 	if (!o.json && o.pid)
-		fprintf(o.out, "vioscope trace: %s (pid %d), attached to KVM %ss\n",
+		fprintf(o.out, "vioscope trace: %s (pid %d), %s\n",
 			child ? argv[optind] : "process", (int)o.pid, o.attach);
 	else if (!o.json)
-		fprintf(o.out, "vioscope trace: all processes, attached to KVM %ss\n", o.attach);
+		fprintf(o.out, "vioscope trace: all processes, %s\n", o.attach);
 	while (!stop) {
 		bool ended = false;
 
@@ -335,6 +346,7 @@ int cmd_trace(int argc, char **argv)
 
 			while (left > 0 && !stop) {
 				refresh_map(&o);	/* the VMM removes it when it ends */
+				kx__poll(c);
 				if (waitpid(child, &status, WNOHANG) == child) {
 					ended = true;
 					break;
@@ -343,7 +355,13 @@ int cmd_trace(int argc, char **argv)
 				left -= 0.05;
 			}
 		} else {
-			sleep_s(o.interval);
+			double left;
+
+			/* Short sleeps so that a tracefs buffer is drained often. */
+			for (left = o.interval; left > 0 && !stop; left -= 0.2) {
+				sleep_s(left < 0.2 ? left : 0.2);
+				kx__poll(c);
+			}
 			if (o.pid && kill(o.pid, 0) && errno == ESRCH)
 				ended = true;
 		}

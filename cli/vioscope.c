@@ -25,9 +25,11 @@ static void usage(FILE *f)
 "                        build a suite's result JSON from the guest's console\n"
 "  fio-summary [--label NAME] FILE...\n"
 "                        fio JSON output as vioscope's one-line disk summaries\n"
-"  trace [--pid PID] [--interval S] [--count N] [--json] [-o FILE] [-- COMMAND...]\n"
+"  trace [--pid PID] [--interval S] [--count N] [--json] [-o FILE]\n"
+"        [--backend bpf|tracefs] [-- COMMAND...]\n"
 "                        VM exits per reason and PIO/MMIO per device, with\n"
-"                        rates and p50/p99 (eBPF on KVM's tracepoints; root)\n");
+"                        rates and p50/p99 (eBPF on KVM's tracepoints, or\n"
+"                        tracefs without BPF; root)\n");
 }
 
 int main(int argc, char **argv)

@@ -1,13 +1,9 @@
 /*
- * Loader and reader of probes/kvm_exits.bpf.c (libbpf skeleton, CO-RE).
- * The kernel side keeps cumulative per-key histograms in hash maps; a
- * snapshot copies them out, so readers never race with the probes and
- * nothing is lost between two reads.
+ * The exit collector's front: picks a back end (BPF, else tracefs) and
+ * turns cumulative snapshots into intervals.
  */
-#include "collectors/kvm_exits.h"
+#include "collectors/kvm_exits_backend.h"
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,95 +12,29 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kvm_exits.skel.h"
-
 struct kx_collector {
-	struct kvm_exits_bpf *skel;
-	int stats_fd;		/* BPF run-time stats stay on while it is open */
+	const struct kx_backend *be;
+	void *priv;
 };
 
-static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
+static const struct kx_backend *const backends[] = { &kx_bpf_backend, &kx_tracefs_backend };
 
-int kx__open(struct kx_collector **out, pid_t pid, char *why, size_t why_len)
+int kx__need_tracefs(char *why, size_t why_len)
 {
-	struct kx_collector *c;
-	int ret;
+	if (!access("/sys/kernel/tracing/events", F_OK) ||
+	    !access("/sys/kernel/debug/tracing/events", F_OK))
+		return 0;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
+		int err = errno;
 
-	*out = NULL;
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		snprintf(why, why_len, "no kernel BTF (/sys/kernel/btf/vmlinux): CO-RE cannot relocate");
-		return -ENOENT;
-	}
-	/* libbpf finds tracepoint ids in tracefs, which may not be mounted. */
-	if (access("/sys/kernel/tracing/events", F_OK) &&
-	    access("/sys/kernel/debug/tracing/events", F_OK) &&
-	    mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
 		snprintf(why, why_len, "tracefs is not mounted and mounting it failed: %s",
-			 strerror(errno));
-		return -errno;
+			 strerror(err));
+		return -err;
 	}
-	libbpf_set_print(getenv("VIOSCOPE_BPF_DEBUG") ? NULL : silent);
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->stats_fd = -1;
-	c->skel = kvm_exits_bpf__open();
-	if (!c->skel) {
-		ret = -errno;
-		snprintf(why, why_len, "cannot open the BPF object: %s", strerror(-ret));
-		goto fail;
-	}
-	c->skel->rodata->targ_tgid = (__u32)pid;
-	ret = kvm_exits_bpf__load(c->skel);
-	if (ret) {
-		snprintf(why, why_len, "cannot load the BPF programs: %s%s", strerror(-ret),
-			 ret == -EPERM ? " (needs root or CAP_BPF + CAP_PERFMON)" : "");
-		goto fail;
-	}
-	ret = kvm_exits_bpf__attach(c->skel);
-	if (ret) {
-		snprintf(why, why_len, "cannot attach to the kvm tracepoints: %s%s", strerror(-ret),
-			 ret == -ENOENT ? " (no KVM in this kernel, or tracefs missing)" : "");
-		goto fail;
-	}
-	/* The probes' own cost, per program (as bpftool prog show). */
-	c->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	*out = c;
 	return 0;
-fail:
-	kvm_exits_bpf__destroy(c->skel);
-	free(c);
-	return ret;
 }
 
-const char *kx__attach_kind(const struct kx_collector *c)
-{
-	(void)c;
-	return "tracepoint";
-}
-
-static void hist_from_kx(struct hist *h, const struct kx_hist *k)
-{
-	unsigned int i;
-
-	hist__init(h);
-	h->count = k->count;
-	h->sum = k->sum_ns;
-	h->max = k->max_ns;
-	for (i = 0; i < HIST_BUCKETS; i++) {
-		h->buckets[i] = k->buckets[i];
-		if (k->buckets[i] && h->min == UINT64_MAX)
-			h->min = hist__bucket_low(i);
-	}
-}
-
-static uint64_t now_ns(void)
+uint64_t kx__now_ns(void)
 {
 	struct timespec ts;
 
@@ -112,82 +42,80 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-int kx__snapshot(struct kx_collector *c, struct kx_snapshot *s)
+int kx_snapshot__alloc(struct kx_snapshot *s)
 {
-	int rfd = bpf_map__fd(c->skel->maps.reasons), afd = bpf_map__fd(c->skel->maps.addrs);
-	int cfd = bpf_map__fd(c->skel->maps.counters);
-	struct kx_addr_key ak, *aprev = NULL;
-	struct kx_key rk, *rprev = NULL;
-	struct kx_addr_val *av;
-	int ncpus = libbpf_num_possible_cpus();
-	struct kx_hist *rv;
-	__u32 i;
-
 	memset(s, 0, sizeof(*s));
-	if (ncpus <= 0 || ncpus > 4096)
-		return -EINVAL;
-	s->t_ns = now_ns();
-	rv = malloc(sizeof(*rv));
-	av = malloc(sizeof(*av));
+	s->t_ns = kx__now_ns();
 	s->reasons = calloc(KX_MAX_REASONS, sizeof(*s->reasons));
 	s->addrs = calloc(KX_MAX_ADDRS, sizeof(*s->addrs));
-	if (!rv || !av || !s->reasons || !s->addrs) {
-		free(rv);
-		free(av);
+	if (!s->reasons || !s->addrs) {
 		kx_snapshot__free(s);
 		return -ENOMEM;
 	}
-	while (s->nr_reasons < KX_MAX_REASONS && !bpf_map_get_next_key(rfd, rprev, &rk)) {
-		if (!bpf_map_lookup_elem(rfd, &rk, rv)) {
-			s->reasons[s->nr_reasons].key = rk;
-			hist_from_kx(&s->reasons[s->nr_reasons].h, rv);
-			s->nr_reasons++;
-		}
-		rprev = &rk;
-	}
-	while (s->nr_addrs < KX_MAX_ADDRS && !bpf_map_get_next_key(afd, aprev, &ak)) {
-		if (!bpf_map_lookup_elem(afd, &ak, av)) {
-			s->addrs[s->nr_addrs].key = ak;
-			s->addrs[s->nr_addrs].events = av->events;
-			hist_from_kx(&s->addrs[s->nr_addrs].user, &av->user);
-			s->nr_addrs++;
-		}
-		aprev = &ak;
-	}
-	for (i = 0; i < KX_C_NR; i++) {
-		__u64 percpu[ncpus];
-		int cpu;
-
-		if (bpf_map_lookup_elem(cfd, &i, percpu))
-			continue;
-		for (cpu = 0; cpu < ncpus; cpu++)
-			s->counters[i] += percpu[cpu];
-	}
-	if (c->stats_fd >= 0) {
-		struct bpf_program *prog;
-
-		bpf_object__for_each_program(prog, c->skel->obj) {
-			struct bpf_prog_info info = { 0 };
-			__u32 len = sizeof(info);
-
-			if (!bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len)) {
-				s->prog_runs += info.run_cnt;
-				s->prog_ns += info.run_time_ns;
-			}
-		}
-	}
-	free(rv);
-	free(av);
 	return 0;
+}
+
+int kx__open(struct kx_collector **out, pid_t pid, const char *backend, char *why,
+	     size_t why_len)
+{
+	char all[512] = "", one[256];
+	size_t i, n = 0;
+	int ret = -ENOENT;
+
+	*out = NULL;
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		struct kx_collector *c;
+		void *priv;
+
+		if (backend && strcmp(backend, backends[i]->name))
+			continue;
+		ret = backends[i]->open(&priv, pid, one, sizeof(one));
+		if (ret) {
+			/* Every back end tried says why it could not run. */
+			if (n < sizeof(all))
+				n += (size_t)snprintf(all + n, sizeof(all) - n, "%s%s: %s",
+						      n ? "; " : "", backends[i]->name, one);
+			continue;
+		}
+		c = malloc(sizeof(*c));
+		if (!c) {
+			backends[i]->close(priv);
+			return -ENOMEM;
+		}
+		*c = (struct kx_collector){ .be = backends[i], .priv = priv };
+		*out = c;
+		return 0;
+	}
+	snprintf(why, why_len, "%s", n ? all : "unknown back end (bpf, tracefs)");
+	return ret;
+}
+
+const char *kx__attach_kind(const struct kx_collector *c)
+{
+	return c->be->attach;
+}
+
+const char *kx__backend(const struct kx_collector *c)
+{
+	return c->be->name;
+}
+
+void kx__poll(struct kx_collector *c)
+{
+	if (c->be->poll)
+		c->be->poll(c->priv);
+}
+
+int kx__snapshot(struct kx_collector *c, struct kx_snapshot *s)
+{
+	return c->be->snapshot(c->priv, s);
 }
 
 void kx__close(struct kx_collector *c)
 {
 	if (!c)
 		return;
-	if (c->stats_fd >= 0)
-		close(c->stats_fd);
-	kvm_exits_bpf__destroy(c->skel);
+	c->be->close(c->priv);
 	free(c);
 }
 

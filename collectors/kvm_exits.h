@@ -11,7 +11,9 @@
 
 /*
  * The VM-exit collector: probes/kvm_exits.bpf.c through its libbpf
- * skeleton. Snapshots are cumulative; subtract two for an interval.
+ * skeleton, or, where BPF is not allowed, the same tracepoints read from a
+ * tracefs instance's raw buffers. Snapshots are cumulative; subtract two
+ * for an interval.
  */
 struct kx_reason {
 	struct kx_key key;
@@ -30,7 +32,7 @@ struct kx_snapshot {
 	size_t nr_reasons;
 	struct kx_addr *addrs;
 	size_t nr_addrs;
-	uint64_t counters[KX_C_NR];
+	uint64_t counters[KX_C_NR];	/* + KX_C_LOST for tracefs */
 	/* What the probes themselves cost (kernel BPF run-time stats; 0 when
 	 * the kernel cannot keep them): program runs and their total time. */
 	uint64_t prog_runs;
@@ -40,13 +42,18 @@ struct kx_snapshot {
 struct kx_collector;
 
 /*
- * Loads and attaches the programs, tracing process pid (0: all).
- * 0, or -errno with a one-line reason in why (no BPF, no BTF, no
- * kvm tracepoints, not root...).
+ * Starts collecting for process pid (0: all) with back end "bpf" or
+ * "tracefs" (NULL: BPF, else tracefs). 0, or -errno with a one-line reason
+ * in why (no BPF, no BTF, no kvm tracepoints, not root...).
  */
-int kx__open(struct kx_collector **out, pid_t pid, char *why, size_t why_len);
-/* How the programs were attached ("tracepoint"). */
+int kx__open(struct kx_collector **out, pid_t pid, const char *backend, char *why,
+	     size_t why_len);
+/* The back end in use ("bpf", "tracefs") and how its events arrive. */
+const char *kx__backend(const struct kx_collector *c);
 const char *kx__attach_kind(const struct kx_collector *c);
+/* Reads pending events where the back end has to (tracefs: call it often
+ * enough that its ring buffer does not overflow; BPF: nothing to do). */
+void kx__poll(struct kx_collector *c);
 int kx__snapshot(struct kx_collector *c, struct kx_snapshot *s);
 void kx__close(struct kx_collector *c);
 

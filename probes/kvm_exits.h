@@ -65,6 +65,7 @@ enum kx_counter {
 	KX_C_DROP_THREAD,	/* thread table full: exit not timed */
 	KX_C_DROP_REASON,	/* reason table full */
 	KX_C_DROP_ADDR,		/* address table full */
+	KX_C_LOST,		/* tracefs back end: events the ring buffer dropped */
 	KX_C_NR
 };
 

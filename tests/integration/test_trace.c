@@ -33,7 +33,7 @@ static double num(const cJSON *o, const char *path)
 	return o ? test_json_num(o, path) : NAN;
 }
 
-Test(trace, counts_match_the_vmm_and_devices_are_named, .timeout = 120)
+static void check_backend(const char *backend)
 {
 	char dir[] = "/tmp/vioscope-trace-XXXXXX", tfile[64], vfile[64], emul[96], pv[96];
 	char *out, *err, *text, *last;
@@ -42,14 +42,13 @@ Test(trace, counts_match_the_vmm_and_devices_are_named, .timeout = 120)
 	double user, vmm;
 	int rc;
 
-	test_require_kvm();
-	test_require_bpf();
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(tfile, sizeof(tfile), "%s/trace.json", dir);
 	snprintf(vfile, sizeof(vfile), "%s/vmm.json", dir);
 	snprintf(emul, sizeof(emul), "emul:%s/a.img,size=8M", dir);
 	snprintf(pv, sizeof(pv), "pv:%s/b.img,size=8M", dir);
-	rc = test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--json", "-o", tfile, "--",
+	rc = test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--json", "-o", tfile,
+				 "--backend", (char *)backend, "--",
 				 (char *)test_bin("vioscope-vmm"), "--quiet", "--disk", emul,
 				 "--disk", pv, "--workload",
 				 "micro kind=pio count=2000; micro kind=mmio count=2000; "
@@ -68,7 +67,7 @@ Test(trace, counts_match_the_vmm_and_devices_are_named, .timeout = 120)
 	cr_assert_not_null(t, "%s", text);
 	cr_assert_not_null(v);
 	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(t, "type")), "total");
-	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(t, "attach")), "tracepoint");
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(t, "backend")), backend);
 
 	/* KVM_EXIT_IO + KVM_EXIT_MMIO seen by BPF = the VMM's PIO + MMIO +
 	 * raw-loop exits (the last exit never re-enters, hence the slack). */
@@ -93,7 +92,8 @@ Test(trace, counts_match_the_vmm_and_devices_are_named, .timeout = 120)
 	cr_assert_lt(num(e, "user_exits.count"), 0.1 * num(e, "events"),
 		     "doorbells end at the ioeventfd in the kernel");
 	cr_assert_geq(num(t, "irqs.msi"), 1000, "one MSI-X per I/O on both disks");
-	cr_assert_eq(num(t, "drops.threads") + num(t, "drops.reasons") + num(t, "drops.addresses"), 0);
+	cr_assert_eq(num(t, "drops.threads") + num(t, "drops.reasons") + num(t, "drops.addresses") +
+		     num(t, "drops.trace_buffer"), 0);
 
 	cJSON_Delete(t);
 	cJSON_Delete(v);
@@ -109,6 +109,24 @@ Test(trace, counts_match_the_vmm_and_devices_are_named, .timeout = 120)
 	rmdir(dir);
 }
 
+Test(trace, bpf_counts_match_the_vmm_and_devices_are_named, .timeout = 120)
+{
+	test_require_kvm();
+	test_require_bpf();
+	check_backend("bpf");
+}
+
+/* The no-BPF fallback runs the same state machine over tracefs. */
+Test(trace, tracefs_counts_match_the_vmm_and_devices_are_named, .timeout = 120)
+{
+	test_require_kvm();
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP: tracefs needs root\n");
+		cr_skip_test("tracefs needs root");
+	}
+	check_backend("tracefs");
+}
+
 Test(trace, bad_usage_is_one_clear_line)
 {
 	char *out, *err;
@@ -122,6 +140,11 @@ Test(trace, bad_usage_is_one_clear_line)
 	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--pid", "1", "--",
 					  "true", NULL }, &out, &err), 1);
 	cr_assert_not_null(strstr(err, "not both"), "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--backend", "dtrace",
+					  NULL }, &out, &err), 1);
+	cr_assert_eq(test_count_lines(err), 1, "%s", err);
 	free(out);
 	free(err);
 }
