@@ -19,6 +19,14 @@
 #include "lib/log.h"
 #include "lib/metric.h"
 
+/* What a suite is judged on. */
+struct suite_input {
+	const char *guest;		/* the L2 agent's output */
+	const char *console;		/* the whole L2 console */
+	const cJSON *vmm;		/* vioscope-vmm's --json, or NULL */
+	const char *trace_path;		/* vioscope trace --json output, or NULL */
+};
+
 /* The text between two marker lines (exclusive), \r removed; NULL if absent. */
 static char *between(const char *text, const char *begin, const char *end)
 {
@@ -64,8 +72,9 @@ static double fio_num(const cJSON *fio, const char *rw, const char *key)
 }
 
 /* fio jobs: passed when fio exited 0 and reported no error (verify included). */
-static bool judge_fio(const char *guest, const char *console, cJSON *rec, cJSON *metrics)
+static bool judge_fio(const struct suite_input *in, cJSON *rec, cJSON *metrics)
 {
+	const char *guest = in->guest, *console = in->console;
 	char *text = between(console, "@@FIO-JSON-BEGIN@@", "@@FIO-JSON-END@@");
 	cJSON *fio = text ? cJSON_Parse(text) : NULL;
 	const cJSON *job = cJSON_GetArrayItem(cJSON_GetObjectItem(fio, "jobs"), 0);
@@ -87,8 +96,9 @@ static bool judge_fio(const char *guest, const char *console, cJSON *rec, cJSON 
 }
 
 /* Network jobs: ping got its replies and iperf3 moved data. */
-static bool judge_iperf(const char *guest, const char *console, cJSON *rec, cJSON *metrics)
+static bool judge_iperf(const struct suite_input *in, cJSON *rec, cJSON *metrics)
 {
+	const char *guest = in->guest, *console = in->console;
 	char *text = between(console, "@@IPERF-JSON-BEGIN@@", "@@IPERF-JSON-END@@");
 	cJSON *ip = text ? cJSON_Parse(text) : NULL;
 	const cJSON *end = cJSON_GetObjectItem(ip, "end");
@@ -111,23 +121,76 @@ static bool judge_iperf(const char *guest, const char *console, cJSON *rec, cJSO
 	return ok;
 }
 
-static bool judge_shell(const char *guest, const char *console, cJSON *rec, cJSON *metrics)
+static bool judge_shell(const struct suite_input *in, cJSON *rec, cJSON *metrics)
 {
-	(void)console;
 	(void)rec;
 	(void)metrics;
-	return strstr(guest, "l2: shell: ok") != NULL;
+	return strstr(in->guest, "l2: shell: ok") != NULL;
+}
+
+/* The last JSON line of a vioscope trace --json file: the totals. */
+static cJSON *trace_total(const char *path)
+{
+	char *text = path ? file__read_text(path) : NULL, *last = text, *p;
+	cJSON *t = NULL;
+
+	for (p = text; p && (p = strstr(p, "\n{")); p++)
+		last = p + 1;
+	if (last)
+		t = cJSON_Parse(last);
+	free(text);
+	return t;
+}
+
+static double exit_count(const cJSON *exits, const char *kind, const char *reason)
+{
+	const cJSON *e;
+	double n = 0;
+
+	cJSON_ArrayForEach(e, exits)
+		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, "kind")) ?: "", kind) &&
+		    (!reason || !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, "reason")) ?: "",
+					reason)))
+			n += cJSON_GetNumberValue(cJSON_GetObjectItem(e, "count"));
+	return n;
+}
+
+/*
+ * vioscope trace on a stock Linux boot under real (nested) SVM: kvm_exit
+ * fires, so the in-kernel exits are paired and named by SVM reason, and
+ * the user-space exits match the VMM's own counters.
+ */
+static bool judge_trace(const struct suite_input *in, cJSON *rec, cJSON *metrics)
+{
+	cJSON *t = trace_total(in->trace_path);
+	const cJSON *exits = cJSON_GetObjectItem(t, "exits");
+	const cJSON *fires = cJSON_GetObjectItem(t, "kvm_exit_fires");
+	double kernel = exit_count(exits, "kernel", NULL);
+	double user_io = exit_count(exits, "user", "IO") + exit_count(exits, "user", "MMIO");
+	double vmm_io = cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(in->vmm, "exits"), "pio")) +
+			cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(in->vmm, "exits"), "mmio"));
+	bool ok = t && judge_shell(in, rec, metrics) && cJSON_IsTrue(fires) && kernel > 0 &&
+		  exit_count(exits, "kernel", "npf") > 0 && vmm_io > 0 &&
+		  user_io >= vmm_io - 2 && user_io <= vmm_io * 1.001 + 2;
+
+	metric__add(metrics, "kernel_exits", "count", "lower_is_better", kernel);
+	metric__add(metrics, "user_io_exits_traced", "count", "lower_is_better", user_io);
+	metric__add(metrics, "user_io_exits_vmm", "count", "lower_is_better", vmm_io);
+	if (t)
+		cJSON_AddItemToObject(rec, "trace", t);
+	return ok;
 }
 
 static const struct {
 	const char *suite;
-	bool (*judge)(const char *guest, const char *console, cJSON *rec, cJSON *metrics);
+	bool (*judge)(const struct suite_input *in, cJSON *rec, cJSON *metrics);
 } suites[] = {
 	{ "l2-boot", judge_shell },
 	{ "nvme-passthrough", judge_fio },
 	{ "virtio-blk", judge_fio },
 	{ "ahci", judge_fio },
 	{ "e1000e-passthrough", judge_iperf },
+	{ "trace-svm", judge_trace },
 };
 
 int cmd_testbed_result(int argc, char **argv)
@@ -138,10 +201,11 @@ int cmd_testbed_result(int argc, char **argv)
 		{ "vmm-json", required_argument, NULL, 'v' },
 		{ "testbed", required_argument, NULL, 't' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "trace", required_argument, NULL, 'r' },
 		{ 0 },
 	};
 	const char *suite = NULL, *console_path = NULL, *vmm_path = NULL, *tb_path = NULL;
-	const char *out = NULL;
+	const char *out = NULL, *trace_path = NULL;
 	char *console, *guest, *text, *s;
 	cJSON *rec, *metrics, *vmm, *tb;
 	bool ok = false, known = false;
@@ -156,6 +220,7 @@ int cmd_testbed_result(int argc, char **argv)
 		case 'v': vmm_path = optarg; break;
 		case 't': tb_path = optarg; break;
 		case 'o': out = optarg; break;
+		case 'r': trace_path = optarg; break;
 		default: die("testbed-result: unknown option (see vioscope --help)");
 		}
 	}
@@ -176,7 +241,11 @@ int cmd_testbed_result(int argc, char **argv)
 		if (strcmp(suites[i].suite, suite))
 			continue;
 		known = true;
-		ok = guest && suites[i].judge(guest, console, rec, metrics);
+		if (guest) {
+			struct suite_input in = { guest, console, vmm, trace_path };
+
+			ok = suites[i].judge(&in, rec, metrics);
+		}
 	}
 	if (!known)
 		die("testbed-result: unknown suite '%s'", suite);

@@ -21,7 +21,7 @@ static void usage(FILE *f)
 "  doctor [--json]       environments available here: PVM KVM, real KVM,\n"
 "                        the nested test bed, QEMU-TCG, VFIO\n"
 "  testbed-result --suite NAME --console FILE [--vmm-json FILE]\n"
-"                 [--testbed FILE] --out FILE\n"
+"                 [--testbed FILE] [--trace FILE] --out FILE\n"
 "                        build a suite's result JSON from the guest's console\n"
 "  fio-summary [--label NAME] FILE...\n"
 "                        fio JSON output as vioscope's one-line disk summaries\n"
