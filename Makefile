@@ -119,6 +119,7 @@ TEST_OBJS := \
 	tests/hypervisor/test_vfio_pci.o \
 	tests/hypervisor/devices/test_virtio_blk.o \
 	tests/hypervisor/devices/test_ahci.o \
+	tests/hypervisor/devices/test_i8042.o \
 	tests/analyzers/test_hist.o \
 	tests/collectors/test_exit_reasons.o \
 	tests/collectors/test_attribute.o \

@@ -2,8 +2,13 @@
  * Just enough of the i8042 keyboard controller for a PC guest to reboot:
  * without ACPI, Linux resets the machine by writing command 0xFE (pulse
  * the reset line) to port 0x64. vioscope-vmm takes that as the end of the
- * run. There is no keyboard: data reads return 0 and the status register
- * never reports output, so Linux's i8042 probe gives up quickly.
+ * run. There is no keyboard. The status register always reports a full
+ * output buffer (bit 0) and an empty input buffer (bit 1 clear), and data
+ * reads return 0xFF: Linux's i8042_flush() reads 16 bytes, concludes "No
+ * controller found" and moves on, and its reboot path (which waits for
+ * bit 1 to clear) writes 0xFE at once. With a status of 0, Linux instead
+ * polled for output 10,000 times per command (about 2 s of boot in the
+ * nested test bed, seen with vioscope trace).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +20,7 @@
 #define I8042_DATA	0x60
 #define I8042_CMD	0x64
 #define CMD_RESET	0xfe
+#define STATUS_OBF	0x01	/* output buffer full: data waits at 0x60 */
 
 struct i8042 {
 	struct device *dev;
@@ -26,7 +32,10 @@ static void i8042__io(void *opaque, uint64_t off, void *data, uint32_t len, bool
 	struct i8042 *k = opaque;
 
 	if (!is_write) {
-		memset(data, 0, len);
+		/* 0x61-0x63 (port B and beyond) read as zero. */
+		memset(data, off == 0 ? 0xff : 0, len);
+		if (off == I8042_CMD - I8042_DATA)
+			memset(data, STATUS_OBF, len);
 		return;
 	}
 	if (off == I8042_CMD - I8042_DATA && *(uint8_t *)data == CMD_RESET) {
