@@ -306,6 +306,8 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (optind < argc && o.pid)
 		die("trace: give --pid or a COMMAND, not both");
+	if (o.pid && kill(o.pid, 0) && errno == ESRCH)
+		die("trace: --pid %d: no such process", (int)o.pid);
 	if (o.interval < 0)
 		o.interval = optind < argc ? 0 : 1;
 	if (optind < argc) {

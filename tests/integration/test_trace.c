@@ -147,4 +147,9 @@ Test(trace, bad_usage_is_one_clear_line)
 	cr_assert_eq(test_count_lines(err), 1, "%s", err);
 	free(out);
 	free(err);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--pid", "2147483646",
+					  NULL }, &out, &err), 1);
+	cr_assert_not_null(strstr(err, "no such process"), "%s", err);
+	free(out);
+	free(err);
 }
