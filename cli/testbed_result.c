@@ -95,6 +95,15 @@ static bool judge_fio(const struct suite_input *in, cJSON *rec, cJSON *metrics)
 	return ok;
 }
 
+/* virtio-blk: the fio job, then a DISCARD that reads back as zeros. */
+static bool judge_fio_discard(const struct suite_input *in, cJSON *rec, cJSON *metrics)
+{
+	bool ok = judge_fio(in, rec, metrics);
+
+	return ok && strstr(in->guest, "l2: discard status 0") &&
+	       strstr(in->guest, "l2: zeroes after discard: yes");
+}
+
 /* Network jobs: ping got its replies and iperf3 moved data. */
 static bool judge_iperf(const struct suite_input *in, cJSON *rec, cJSON *metrics)
 {
@@ -187,7 +196,7 @@ static const struct {
 } suites[] = {
 	{ "l2-boot", judge_shell },
 	{ "nvme-passthrough", judge_fio },
-	{ "virtio-blk", judge_fio },
+	{ "virtio-blk", judge_fio_discard },
 	{ "ahci", judge_fio },
 	{ "e1000e-passthrough", judge_iperf },
 	{ "trace-svm", judge_trace },

@@ -22,13 +22,21 @@ static uint64_t iov_bytes(const struct iovec *iov, int n)
 
 int blk__submit(struct blk_backend *b, struct blk_req *req)
 {
-	uint64_t len = iov_bytes(req->iov, req->iovcnt);
+	uint64_t len = req->op == BLK_READ || req->op == BLK_WRITE ?
+		       iov_bytes(req->iov, req->iovcnt) : req->len;
 
 	if (req->op != BLK_FLUSH && (req->offset > b->size || len > b->size - req->offset)) {
 		b->errors++;
 		return -EINVAL;
 	}
 	return b->ops->submit(b, req);
+}
+
+int blk__fallocate_mode(enum blk_op op)
+{
+	if (op == BLK_WRITE_ZEROES)
+		return FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+	return FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;	/* both deallocate */
 }
 
 struct blk_backend *blk__open(const char *path, uint64_t create_size, bool direct,

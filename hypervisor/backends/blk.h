@@ -11,7 +11,12 @@
  * An engine is an ops table: io_uring (liburing, asynchronous, completions
  * signalled on an eventfd) or sync (preadv/pwritev in the caller).
  */
-enum blk_op { BLK_READ, BLK_WRITE, BLK_FLUSH };
+/*
+ * DISCARD deallocates the range (fallocate PUNCH_HOLE: reads return zeros
+ * afterwards on a raw file); WRITE_ZEROES zeroes it and keeps it allocated
+ * (ZERO_RANGE), or deallocates it too when unmap is allowed.
+ */
+enum blk_op { BLK_READ, BLK_WRITE, BLK_FLUSH, BLK_DISCARD, BLK_WRITE_ZEROES, BLK_ZERO_UNMAP };
 
 struct blk_req;
 typedef void (*blk_done_t)(struct blk_req *req, int result);	/* bytes or -errno */
@@ -19,8 +24,9 @@ typedef void (*blk_done_t)(struct blk_req *req, int result);	/* bytes or -errno 
 struct blk_req {
 	enum blk_op op;
 	uint64_t offset;		/* bytes */
-	const struct iovec *iov;
+	const struct iovec *iov;	/* READ, WRITE */
 	int iovcnt;
+	uint64_t len;			/* DISCARD, WRITE_ZEROES: bytes */
 	blk_done_t done;
 	void *opaque;
 };
@@ -62,5 +68,7 @@ struct blk_backend *blk__open(const char *path, uint64_t create_size, bool direc
 void blk__close(struct blk_backend *b);
 /* Checks the range against the image (guest-chosen sectors!) and submits. */
 int blk__submit(struct blk_backend *b, struct blk_req *req);
+/* fallocate(2) mode of DISCARD / WRITE_ZEROES / ZERO_UNMAP (size kept). */
+int blk__fallocate_mode(enum blk_op op);
 
 #endif /* VIOSCOPE__BLK_H */

@@ -1,5 +1,6 @@
 /* The synchronous engine: the request runs in the caller's thread. */
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "hypervisor/backends/blk.h"
@@ -21,6 +22,11 @@ static int sync__submit(struct blk_backend *b, struct blk_req *req)
 		break;
 	case BLK_WRITE:
 		n = pwritev(b->fd, req->iov, req->iovcnt, (off_t)req->offset);
+		break;
+	case BLK_DISCARD:
+	case BLK_WRITE_ZEROES:
+	case BLK_ZERO_UNMAP:
+		n = fallocate(b->fd, blk__fallocate_mode(req->op), (off_t)req->offset, (off_t)req->len);
 		break;
 	default:
 		n = fdatasync(b->fd);

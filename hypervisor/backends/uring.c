@@ -59,6 +59,12 @@ static int uring__submit(struct blk_backend *b, struct blk_req *req)
 	case BLK_WRITE:
 		io_uring_prep_writev(sqe, b->fd, req->iov, (unsigned int)req->iovcnt, req->offset);
 		break;
+	case BLK_DISCARD:
+	case BLK_WRITE_ZEROES:
+	case BLK_ZERO_UNMAP:
+		io_uring_prep_fallocate(sqe, b->fd, blk__fallocate_mode(req->op), req->offset,
+					(off_t)req->len);
+		break;
 	default:
 		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
 		break;

@@ -1,7 +1,8 @@
 /*
  * virtio-blk (virtio 1.2, section 5.2) on the modern virtio-pci transport,
  * backed by the shared block backend (io_uring, or synchronous I/O).
- * Requests: IN, OUT, FLUSH, GET_ID (5.2.6). A request the guest got wrong
+ * Requests: IN, OUT, FLUSH, GET_ID, DISCARD and WRITE_ZEROES (5.2.6; one
+ * segment per request, as max_*_seg says). A request the guest got wrong
  * (bad chain, short header, no status byte, sectors past the end) is
  * answered VIRTIO_BLK_S_IOERR or _UNSUPP where a status byte exists,
  * counted, and never stops the device.
@@ -29,12 +30,17 @@
 #define QUEUE_SIZE	256
 #define SECTOR		512
 #define HDR_SIZE	16	/* struct virtio_blk_outhdr */
+#define SEG_SIZE	16	/* struct virtio_blk_discard_write_zeroes */
+#define MAX_RANGE_SECTORS	(1u << 22)	/* 2 GiB per DISCARD / WRITE_ZEROES */
+#define RANGE_ALIGN_SECTORS	8		/* 4 KiB: what hole punching frees */
+#define WZ_FLAG_UNMAP	1u
 
 struct vblk {
 	struct device *dev;
 	struct virtio_pci vp;
 	struct blk_backend *backend;
 	struct metric_counter *reads, *writes, *flushes, *bytes_read, *bytes_written;
+	struct metric_counter *discards, *write_zeroes;
 	struct metric_counter *io_errors, *bad_requests, *unsupported;
 	struct metric_latency *req_ns;
 };
@@ -58,6 +64,12 @@ static void vblk__config_read(struct virtio_pci *vp, uint32_t off, void *data, u
 		.capacity = vb->backend->size / SECTOR,
 		.seg_max = VIRTQ_MAX_SEGS - 2,	/* header and status take two */
 		.blk_size = SECTOR,
+		.max_discard_sectors = MAX_RANGE_SECTORS,
+		.max_discard_seg = 1,
+		.discard_sector_alignment = RANGE_ALIGN_SECTORS,
+		.max_write_zeroes_sectors = MAX_RANGE_SECTORS,
+		.max_write_zeroes_seg = 1,
+		.write_zeroes_may_unmap = 1,
 	};
 
 	if (off + len <= sizeof(cfg))
@@ -87,6 +99,14 @@ static void vblk__finish(struct vblk_req *r, uint8_t status)
 static void vblk__done(struct blk_req *breq, int res)
 {
 	struct vblk_req *r = breq->opaque;
+
+	/* Filesystems without ZERO_RANGE (tmpfs): punching a hole reads back as
+	 * zeros too, which is all WRITE_ZEROES promises to the guest. */
+	if (res == -EOPNOTSUPP && breq->op == BLK_WRITE_ZEROES) {
+		breq->op = BLK_ZERO_UNMAP;
+		if (blk__submit(r->vb->backend, breq) == 0)
+			return;
+	}
 
 	if (res >= 0 && breq->op == BLK_READ) {
 		counter__add(r->vb->bytes_read, (uint64_t)res);
@@ -133,6 +153,52 @@ static int vblk__parse(struct vblk_req *r, struct virtq_req *vr, uint64_t *secto
 	return (int)hdr.type;
 }
 
+/*
+ * DISCARD / WRITE_ZEROES (5.2.6.2): after the header, one readable segment
+ * {le64 sector, le32 num_sectors, le32 flags}; only the status is writable.
+ * Unknown flags, and unmap on a discard, are UNSUPP as the spec requires.
+ */
+static void vblk__range(struct vblk *vb, struct vblk_req *r, struct virtq_req *vr, int type,
+			uint64_t bytes)
+{
+	struct virtio_blk_discard_write_zeroes seg;
+	uint32_t flags, n, done = 0;
+	unsigned int i;
+
+	if (bytes != SEG_SIZE || vr->in_bytes != 1) {
+		counter__inc(vb->bad_requests);	/* no segment, several, or data to write back */
+		vblk__finish(r, VIRTIO_BLK_S_IOERR);
+		return;
+	}
+	for (i = 0; i < r->niov && done < SEG_SIZE; i++) {
+		uint32_t k = (uint32_t)(r->iov[i].iov_len < SEG_SIZE - done ?
+					r->iov[i].iov_len : SEG_SIZE - done);
+
+		memcpy((uint8_t *)&seg + done, r->iov[i].iov_base, k);
+		done += k;
+	}
+	flags = seg.flags;
+	n = seg.num_sectors;
+	if ((type == VIRTIO_BLK_T_DISCARD ? flags : flags & ~WZ_FLAG_UNMAP) != 0) {
+		vblk__finish(r, VIRTIO_BLK_S_UNSUPP);
+		return;
+	}
+	if (n == 0 || n > MAX_RANGE_SECTORS || seg.sector > UINT64_MAX / SECTOR) {
+		counter__inc(vb->bad_requests);
+		vblk__finish(r, VIRTIO_BLK_S_IOERR);
+		return;
+	}
+	counter__inc(type == VIRTIO_BLK_T_DISCARD ? vb->discards : vb->write_zeroes);
+	r->breq = (struct blk_req){
+		.op = type == VIRTIO_BLK_T_DISCARD ? BLK_DISCARD :
+		      flags & WZ_FLAG_UNMAP ? BLK_ZERO_UNMAP : BLK_WRITE_ZEROES,
+		.offset = seg.sector * SECTOR, .len = (uint64_t)n * SECTOR,
+		.done = vblk__done, .opaque = r,
+	};
+	if (blk__submit(vb->backend, &r->breq))
+		vblk__finish(r, VIRTIO_BLK_S_IOERR);	/* past the end */
+}
+
 static void vblk__handle(struct vblk *vb, struct virtio_queue *q, struct virtq_req *vr)
 {
 	struct vblk_req *r = calloc(1, sizeof(*r));
@@ -171,6 +237,10 @@ static void vblk__handle(struct vblk *vb, struct virtio_queue *q, struct virtq_r
 		ret = blk__submit(vb->backend, &r->breq);
 		if (ret)
 			vblk__finish(r, VIRTIO_BLK_S_IOERR);	/* past the end, or the queue is full */
+		return;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		vblk__range(vb, r, vr, type, bytes);
 		return;
 	case VIRTIO_BLK_T_FLUSH:
 		counter__inc(vb->flushes);
@@ -243,7 +313,8 @@ static const struct virtio_dev_ops vblk_virtio_ops = {
 	.nr_queues = 1,
 	.queue_max = QUEUE_SIZE,
 	.features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
-		    (1ULL << VIRTIO_BLK_F_FLUSH),
+		    (1ULL << VIRTIO_BLK_F_FLUSH) | (1ULL << VIRTIO_BLK_F_DISCARD) |
+		    (1ULL << VIRTIO_BLK_F_WRITE_ZEROES),
 	.config_size = sizeof(struct virtio_blk_config),
 	.config_read = vblk__config_read,
 	.notify = vblk__notify,
@@ -264,6 +335,8 @@ static int vblk__init(struct kvm *kvm, struct device *dev, const char *args)
 	vb->reads = metrics__counter(&dev->metrics, "reads");
 	vb->writes = metrics__counter(&dev->metrics, "writes");
 	vb->flushes = metrics__counter(&dev->metrics, "flushes");
+	vb->discards = metrics__counter(&dev->metrics, "discards");
+	vb->write_zeroes = metrics__counter(&dev->metrics, "write_zeroes");
 	vb->bytes_read = metrics__counter(&dev->metrics, "read_bytes");
 	vb->bytes_written = metrics__counter(&dev->metrics, "written_bytes");
 	vb->io_errors = metrics__counter(&dev->metrics, "io_errors");

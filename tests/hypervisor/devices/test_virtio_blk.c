@@ -211,3 +211,83 @@ Test(virtio_blk, a_queue_outside_ram_needs_reset)
 	wr(COMMON(device_status), 0, 1);
 	cr_assert_eq(rd(COMMON(device_status), 1), 0, "reset clears it");
 }
+
+/* One DISCARD / WRITE_ZEROES segment (5.2.6.2) after the header. */
+static uint8_t range_request(uint32_t type, uint64_t sector, uint32_t n, uint32_t flags,
+			     uint32_t seg_len)
+{
+	struct virtio_blk_discard_write_zeroes *seg = gpa(DATA);
+
+	seg->sector = sector;
+	seg->num_sectors = n;
+	seg->flags = flags;
+	return request(type, 0, seg_len, false);
+}
+
+static bool image_is(uint8_t byte, uint64_t off, uint32_t len)
+{
+	uint8_t buf[8192];
+	int fd = open(image, O_RDONLY);
+	bool same = true;
+
+	cr_assert_leq(len, sizeof(buf));
+	cr_assert_eq(pread(fd, buf, len, (off_t)off), (ssize_t)len);
+	close(fd);
+	for (uint32_t i = 0; i < len; i++)
+		same &= buf[i] == byte;
+	return same;
+}
+
+Test(virtio_blk, discard_and_write_zeroes_clear_the_image)
+{
+	uint8_t *data = gpa(DATA);
+	uint32_t lo;
+
+	wr(COMMON(device_feature_select), 0, 4);
+	lo = rd(COMMON(device_feature), 4);
+	cr_assert(lo & (1u << VIRTIO_BLK_F_DISCARD));
+	cr_assert(lo & (1u << VIRTIO_BLK_F_WRITE_ZEROES));
+	cr_assert_eq(rd(0x2000 + offsetof(struct virtio_blk_config, max_discard_seg), 4), 1);
+	cr_assert_eq(rd(0x2000 + offsetof(struct virtio_blk_config, max_write_zeroes_seg), 4), 1);
+	bring_up();
+
+	memset(data, 0x77, 8192);
+	cr_assert_eq(request(VIRTIO_BLK_T_OUT, 16, 8192, false), VIRTIO_BLK_S_OK);
+	cr_assert(image_is(0x77, 16 * 512, 8192));
+	cr_assert_eq(range_request(VIRTIO_BLK_T_DISCARD, 16, 8, 0, 16), VIRTIO_BLK_S_OK);
+	cr_assert(image_is(0, 16 * 512, 4096), "discarded blocks read back as zeros");
+	cr_assert(image_is(0x77, 24 * 512, 4096), "and nothing past them");
+	cr_assert_eq(range_request(VIRTIO_BLK_T_WRITE_ZEROES, 24, 4, 0, 16), VIRTIO_BLK_S_OK);
+	cr_assert(image_is(0, 24 * 512, 2048));
+	cr_assert(image_is(0x77, 28 * 512, 2048));
+	cr_assert_eq(range_request(VIRTIO_BLK_T_WRITE_ZEROES, 28, 4, 1, 16), VIRTIO_BLK_S_OK,
+		     "unmap allowed: write_zeroes_may_unmap is 1");
+	cr_assert(image_is(0, 28 * 512, 2048));
+	cr_assert_eq(metrics__value(&dev->metrics, "discards"), 1);
+	cr_assert_eq(metrics__value(&dev->metrics, "write_zeroes"), 2);
+}
+
+Test(virtio_blk, range_requests_the_guest_got_wrong)
+{
+	bring_up();
+	cr_assert_eq(range_request(VIRTIO_BLK_T_DISCARD, 0, 8, 1, 16), VIRTIO_BLK_S_UNSUPP,
+		     "unmap on a discard (5.2.6.2)");
+	cr_assert_eq(range_request(VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, 2, 16), VIRTIO_BLK_S_UNSUPP,
+		     "unknown flag");
+	cr_assert_eq(range_request(VIRTIO_BLK_T_DISCARD, 2040, 16, 0, 16), VIRTIO_BLK_S_IOERR,
+		     "past the end");
+	cr_assert_eq(range_request(VIRTIO_BLK_T_DISCARD, 0, 0, 0, 16), VIRTIO_BLK_S_IOERR,
+		     "empty range");
+	cr_assert_eq(range_request(VIRTIO_BLK_T_DISCARD, UINT64_MAX / 2, 8, 0, 16),
+		     VIRTIO_BLK_S_IOERR, "offset overflow");
+	cr_assert_eq(range_request(VIRTIO_BLK_T_DISCARD, 0, 8, 0, 32), VIRTIO_BLK_S_IOERR,
+		     "two segments: more than max_discard_seg");
+	cr_assert_eq(range_request(VIRTIO_BLK_T_DISCARD, 0, 8, 0, 8), VIRTIO_BLK_S_IOERR,
+		     "half a segment");
+	cr_assert_eq(request(VIRTIO_BLK_T_WRITE_ZEROES, 0, 16, true), VIRTIO_BLK_S_IOERR,
+		     "the segment in a writable buffer");
+	cr_assert_eq(metrics__value(&dev->metrics, "discards"), 1, "only the past-the-end one got as far as the backend, as reads do");
+	cr_assert_geq(metrics__value(&dev->metrics, "bad_requests"), 5);
+	/* The device still works. */
+	cr_assert_eq(request(VIRTIO_BLK_T_IN, 0, 512, true), VIRTIO_BLK_S_OK);
+}
