@@ -260,7 +260,8 @@ FUZZERS := $(BIN)/fuzz-elf $(BIN)/fuzz-bzimage $(BIN)/fuzz-virtq $(BIN)/fuzz-ahc
 FUZZ_AHCI_SRCS := tests/fuzz/fuzz_ahci.c hypervisor/devices/ahci.c hypervisor/devices/disk-args.c \
 	hypervisor/backends/blk.c hypervisor/backends/sync.c hypervisor/backends/uring.c \
 	hypervisor/device.c hypervisor/metrics.c hypervisor/msix.c hypervisor/pci.c hypervisor/bus.c \
-	hypervisor/irq.c hypervisor/kvm.c hypervisor/evloop.c analyzers/hist.c lib/log.c
+	hypervisor/irq.c hypervisor/kvm.c hypervisor/evloop.c analyzers/hist.c lib/log.c \
+	collectors/perf_event.c
 $(BIN)/fuzz-ahci: $(FUZZ_AHCI_SRCS)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -275,6 +276,7 @@ $(BIN)/fuzz-elf: tests/fuzz/fuzz_elf.c hypervisor/boot/elf.c
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^
 $(BIN)/fuzz-bzimage: tests/fuzz/fuzz_bzimage.c hypervisor/boot/bzimage.c hypervisor/boot/linux.c \
+		     hypervisor/boot/mptable.c \
 		     hypervisor/boot/file.c \
 		     hypervisor/kvm.c hypervisor/irq.c hypervisor/pci.c hypervisor/bus.c lib/log.c
 	$(call msg,FUZZ-CC,$@)

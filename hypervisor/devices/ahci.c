@@ -5,9 +5,10 @@
  *
  * HBA registers (3.1), port registers (3.3), command list / command table /
  * PRDT (4.2), received FIS area (4.2.1). Commands (ATA8-ACS): IDENTIFY
- * DEVICE, READ/WRITE DMA EXT, READ/WRITE DMA, FLUSH CACHE (EXT), SET
- * FEATURES; others end with ABRT. No NCQ (CAP.SNCQ clear), no port
- * multiplier. Data goes through the shared block backend.
+ * DEVICE, READ/WRITE DMA EXT, READ/WRITE DMA, READ/WRITE FPDMA QUEUED (NCQ,
+ * 32 deep, completions by Set Device Bits FIS), FLUSH CACHE (EXT), SET
+ * FEATURES; others end with ABRT. No port multiplier. Data goes through
+ * the shared block backend.
  *
  *   --disk emul:PATH[,size=64M][,engine=uring|sync][,direct]
  */
@@ -46,6 +47,7 @@
 #define GHC_IE		(1u << 1)
 #define GHC_AE		(1u << 31)
 #define CAP_S64A	(1u << 31)
+#define CAP_SNCQ	(1u << 30)	/* native command queuing */
 #define CAP_SAM		(1u << 18)
 #define CAP_ISS_GEN3	(3u << 20)
 
@@ -73,6 +75,7 @@
 #define CMD_CR		(1u << 15)
 #define IS_DHRS		(1u << 0)	/* D2H register FIS */
 #define IS_PSS		(1u << 1)	/* PIO setup FIS */
+#define IS_SDBS		(1u << 3)	/* set device bits FIS (NCQ completions) */
 #define IS_TFES		(1u << 30)	/* task file error */
 #define IS_HBFS		(1u << 29)	/* host bus fatal: bad addresses */
 
@@ -91,6 +94,9 @@
 #define ATA_FLUSH_EXT		0xea
 #define ATA_IDENTIFY		0xec
 #define ATA_SET_FEATURES	0xef
+#define ATA_READ_FPDMA		0x60	/* NCQ, ATA8-ACS 7.59 */
+#define ATA_WRITE_FPDMA		0x61	/* NCQ, ATA8-ACS 7.70 */
+#define NCQ_DEPTH		32
 
 struct ahci;
 
@@ -103,6 +109,7 @@ struct ahci_cmd {
 	unsigned int niov;
 	uint32_t bytes;
 	uint64_t start_ns;
+	bool ncq;		/* FPDMA: completes with a Set Device Bits FIS */
 };
 
 struct ahci {
@@ -115,9 +122,9 @@ struct ahci {
 	uint32_t ghc, is;
 	/* port 0 */
 	uint64_t clb, fb;
-	uint32_t pis, pie, pcmd, tfd, sctl, serr, ci, busy;
+	uint32_t pis, pie, pcmd, tfd, sctl, serr, ci, sact, busy;
 	struct metric_counter *reads, *writes, *flushes, *identifies, *aborted, *bad_tables,
-		*reg_reads, *reg_writes, *irqs;
+		*reg_reads, *reg_writes, *irqs, *ncq_commands;
 	struct metric_latency *cmd_ns;
 };
 
@@ -144,6 +151,27 @@ static void ahci_d2h(struct ahci *a, uint8_t status, uint8_t error)
 	}
 	a->tfd = (uint32_t)error << 8 | status;
 	a->pis |= IS_DHRS | ((status & ST_ERR) ? IS_TFES : 0);
+}
+
+/*
+ * Set Device Bits FIS at FB + 0x58 (AHCI 4.2.1; SATA 10.3.7): the NCQ
+ * completion. Its SActive field names the finished slots, which leave
+ * PxSACT; I=1 sets PxIS.SDBS (AHCI 5.6.4.2).
+ */
+static void ahci_sdb(struct ahci *a, uint32_t done, uint8_t status, uint8_t error)
+{
+	uint8_t *fis = kvm__gpa_to_hva(a->kvm, a->fb + 0x58, 8);
+
+	if (fis && (a->pcmd & CMD_FRE)) {
+		fis[0] = 0xa1;
+		fis[1] = 0x40;		/* I: interrupt */
+		fis[2] = status & 0x77;	/* status hi/lo, BSY and DRQ not carried */
+		fis[3] = error;
+		memcpy(&fis[4], &done, 4);
+	}
+	a->sact &= ~done;
+	a->tfd = (uint32_t)error << 8 | status;
+	a->pis |= IS_SDBS | ((status & ST_ERR) ? IS_TFES : 0);
 }
 
 /* PIO Setup FIS at FB + 0x20 for PIO data-in (IDENTIFY): Linux reads the
@@ -193,8 +221,8 @@ static void ahci_identify(struct ahci *a, uint16_t *id)
 	id[61] = (uint16_t)((sectors > 0x0fffffff ? 0x0fffffff : sectors) >> 16);
 	id[63] = 0x0007;			/* MWDMA 0-2 */
 	id[64] = 0x0003;			/* PIO 3-4 */
-	id[75] = 0;				/* no NCQ */
-	id[76] = (1 << 2) | (1 << 1);		/* SATA gen 1 and 2 */
+	id[75] = NCQ_DEPTH - 1;			/* queue depth - 1 */
+	id[76] = (1 << 8) | (1 << 2) | (1 << 1);	/* NCQ; SATA gen 1 and 2 */
 	id[80] = 0x00f0;			/* ATA/ATAPI-4..7 */
 	id[82] = (1 << 14);			/* NOP */
 	id[83] = (1 << 14) | (1 << 13) | (1 << 12) | (1 << 10);	/* FLUSH EXT, FLUSH, LBA48 */
@@ -251,7 +279,10 @@ static void ahci_finish(struct ahci_cmd *c, uint8_t status, uint8_t error, uint3
 		hdr[1] = done;		/* PRDBC: bytes transferred */
 	if (status & ST_ERR)
 		counter__inc(a->aborted);
-	ahci_d2h(a, status, error);
+	if (c->ncq)
+		ahci_sdb(a, 1u << c->slot, status, error);	/* CI was cleared on acceptance */
+	else
+		ahci_d2h(a, status, error);
 	a->ci &= ~(1u << c->slot);
 	a->busy &= ~(1u << c->slot);
 	ahci_update_irq(a);
@@ -380,6 +411,42 @@ static void ahci_start(struct ahci *a, unsigned int slot)
 			ahci_finish(c, ST_DRDY | ST_ERR, ERR_ABRT, 0);	/* past the end */
 		break;
 	}
+	case ATA_READ_FPDMA:
+	case ATA_WRITE_FPDMA: {
+		bool write = cmd == ATA_WRITE_FPDMA;
+
+		/*
+		 * NCQ (SATA 13.6): sector count in the FEATURES fields, the tag
+		 * in COUNT 7:3 (we use the slot: AHCI ties SActive bits to
+		 * slots), FUA in the device register. The slot must be in
+		 * PxSACT. Accepted at once: a D2H FIS clears BSY and PxCI,
+		 * the data completes later with a Set Device Bits FIS.
+		 */
+		count = (uint32_t)fis[3] | (uint32_t)fis[11] << 8;
+		count = count ? count : 65536;
+		pthread_mutex_lock(&a->lock);
+		c->ncq = (a->sact & (1u << slot)) != 0;
+		if (c->ncq) {
+			ahci_d2h(a, ST_DRDY | ST_DSC, 0);
+			a->pis &= ~IS_DHRS;	/* no interrupt for the acceptance */
+			a->ci &= ~(1u << slot);
+		}
+		pthread_mutex_unlock(&a->lock);
+		if (!c->ncq || (uint64_t)count * SECTOR > c->bytes || lba > UINT64_MAX / SECTOR) {
+			ahci_finish(c, ST_DRDY | ST_ERR, ERR_ABRT, 0);
+			break;
+		}
+		counter__inc(a->ncq_commands);
+		counter__inc(write ? a->writes : a->reads);
+		c->breq = (struct blk_req){
+			.op = write ? BLK_WRITE : BLK_READ, .offset = lba * SECTOR,
+			.iov = c->iov, .iovcnt = (int)c->niov, .done = ahci_io_done, .opaque = c,
+		};
+		trim_iov(c, (uint64_t)count * SECTOR);
+		if (blk__submit(a->backend, &c->breq))
+			ahci_finish(c, ST_DRDY | ST_ERR, ERR_ABRT, 0);	/* past the end */
+		break;
+	}
 	case ATA_FLUSH:
 	case ATA_FLUSH_EXT:
 		counter__inc(a->flushes);
@@ -419,7 +486,7 @@ static void port_write(struct ahci *a, uint32_t reg, uint32_t v)
 		a->pcmd = (v & (CMD_ST | CMD_SUD | CMD_POD | CMD_FRE)) |
 			  ((v & CMD_FRE) ? CMD_FR : 0) | ((v & CMD_ST) ? CMD_CR : 0);
 		if (!(v & CMD_ST))
-			a->ci = 0;
+			a->ci = a->sact = 0;	/* 3.3.13, 3.3.14: cleared with ST */
 		break;
 	case PX_SCTL:
 		/* DET 1 -> 0 is COMRESET: the device answers with its signature. */
@@ -428,6 +495,11 @@ static void port_write(struct ahci *a, uint32_t reg, uint32_t v)
 		a->sctl = v;
 		break;
 	case PX_SERR: a->serr &= ~v; break;
+	case PX_SACT:
+		/* 3.3.13: software sets bits (before PxCI) only while ST is set. */
+		if (a->pcmd & CMD_ST)
+			a->sact |= v;
+		break;
 	case PX_CI:
 		if (!(a->pcmd & CMD_ST))
 			break;	/* 3.3.14: ignored while the engine is stopped */
@@ -456,7 +528,7 @@ static uint32_t port_read(struct ahci *a, uint32_t reg)
 	case PX_SSTS: return 0x123;		/* present, gen 2, active (3.3.10) */
 	case PX_SCTL: return a->sctl;
 	case PX_SERR: return a->serr;
-	case PX_SACT: return 0;
+	case PX_SACT: return a->sact;
 	case PX_CI: return a->ci;
 	default: return 0;
 	}
@@ -467,7 +539,7 @@ static void ahci_reset(struct ahci *a)
 	a->ghc = GHC_AE;
 	a->is = 0;
 	a->clb = a->fb = 0;
-	a->pis = a->pie = a->pcmd = a->sctl = a->serr = a->ci = 0;
+	a->pis = a->pie = a->pcmd = a->sctl = a->serr = a->ci = a->sact = 0;
 	a->tfd = ST_DRDY | ST_DSC;
 }
 
@@ -502,7 +574,9 @@ static void ahci_mmio(void *opaque, uint64_t off, void *data, uint32_t len, bool
 		}
 	} else {
 		switch (off) {
-		case HBA_CAP: v = CAP_S64A | CAP_SAM | CAP_ISS_GEN3 | (NR_SLOTS - 1) << 8; break;
+		case HBA_CAP:
+			v = CAP_S64A | CAP_SNCQ | CAP_SAM | CAP_ISS_GEN3 | (NR_SLOTS - 1) << 8;
+			break;
 		case HBA_GHC: v = a->ghc; break;
 		case HBA_IS: v = a->is; break;
 		case HBA_PI: v = 1; break;		/* port 0 only */
@@ -552,6 +626,7 @@ static int ahci__init(struct kvm *kvm, struct device *dev, const char *args)
 	a->reg_reads = metrics__counter(&dev->metrics, "register_reads");
 	a->reg_writes = metrics__counter(&dev->metrics, "register_writes");
 	a->irqs = metrics__counter(&dev->metrics, "irqs_sent");
+	a->ncq_commands = metrics__counter(&dev->metrics, "ncq_commands");
 	a->cmd_ns = metrics__latency(&dev->metrics, "command_ns");
 	ahci_reset(a);
 

@@ -182,3 +182,82 @@ Test(ahci, commands_wait_for_the_engine)
 	cr_assert_eq(rd(P0 + 0x38), 0, "CI ignored while stopped");
 	cr_assert_eq(metrics__value(&dev->metrics, "reads"), 0);
 }
+
+/*
+ * NCQ the way Linux's ahci driver issues it: the slot's bit in PxSACT,
+ * then PxCI; FPDMA with the count in FEATURES and the tag in COUNT 7:3.
+ * Completion: a Set Device Bits FIS naming the slot, PxIS.SDBS, the bit
+ * gone from PxSACT (the sync engine here completes at once).
+ */
+static uint32_t ncq(uint8_t cmd, unsigned int slot, uint64_t lba, uint16_t count, bool sact)
+{
+	uint32_t *hdr = gpa(CLB + 32 * slot);
+	uint8_t *fis = gpa(CTBA + 0x100 * slot);
+	uint32_t *prdt = gpa(CTBA + 0x100 * slot + 0x80);
+
+	memset(fis, 0, 0x80);
+	fis[0] = 0x27;
+	fis[1] = 0x80;
+	fis[2] = cmd;
+	fis[3] = (uint8_t)count;		/* FEATURES: sector count */
+	fis[11] = (uint8_t)(count >> 8);
+	fis[4] = (uint8_t)lba;
+	fis[5] = (uint8_t)(lba >> 8);
+	fis[6] = (uint8_t)(lba >> 16);
+	fis[7] = 0x40;
+	fis[12] = (uint8_t)(slot << 3);		/* COUNT 7:3: the tag */
+	prdt[0] = DATA + 0x1000 * slot;
+	prdt[1] = 0;
+	prdt[3] = (uint32_t)count * 512 - 1;
+	hdr[0] = 5 | (cmd == 0x61 ? 1u << 6 : 0) | 1u << 16;
+	hdr[2] = CTBA + 0x100 * slot;
+	hdr[3] = 0;
+	wr(P0 + 0x10, 0xffffffff);
+	memset(gpa(FB + 0x58), 0, 8);
+	if (sact)
+		wr(P0 + 0x34, 1u << slot);
+	wr(P0 + 0x38, 1u << slot);
+	cr_assert_eq(rd(P0 + 0x38) & (1u << slot), 0, "accepted: PxCI bit clear");
+	return rd(P0 + 0x20);
+}
+
+Test(ahci, ncq_write_and_read_complete_with_set_device_bits)
+{
+	uint16_t *id = gpa(DATA);
+	uint8_t *data = gpa(DATA + 0x1000 * 5), *sdb = gpa(FB + 0x58);
+	uint32_t sactive;
+
+	cr_assert(rd(0x00) & (1u << 30), "CAP.SNCQ");
+	command(0xec, 0, 0, 512, 1, false);
+	cr_assert_eq(id[75] & 0x1f, 31, "queue depth 32");
+	cr_assert(id[76] & (1 << 8), "NCQ supported");
+
+	memset(data, 0x5e, 2048);
+	cr_assert_eq(ncq(0x61, 5, 100, 4, true) & 0x01, 0, "no error");
+	cr_assert_eq(sdb[0], 0xa1, "Set Device Bits FIS");
+	cr_assert(sdb[1] & 0x40, "with I");
+	memcpy(&sactive, sdb + 4, 4);
+	cr_assert_eq(sactive, 1u << 5, "completes slot 5");
+	cr_assert_eq(rd(P0 + 0x34), 0, "PxSACT bit cleared");
+	cr_assert(rd(P0 + 0x10) & (1u << 3), "PxIS.SDBS");
+	cr_assert_not(rd(P0 + 0x10) & 1, "no D2H interrupt for the acceptance");
+	memset(data, 0, 2048);
+	cr_assert_eq(ncq(0x60, 5, 100, 4, true) & 0x01, 0);
+	cr_assert_eq(data[0], 0x5e);
+	cr_assert_eq(data[2047], 0x5e);
+	cr_assert_eq(metrics__value(&dev->metrics, "ncq_commands"), 2);
+}
+
+Test(ahci, ncq_mistakes_abort_the_command)
+{
+	cr_assert(ncq(0x60, 2, 0, 4, false) & 0x01, "FPDMA without its PxSACT bit");
+	cr_assert(ncq(0x60, 3, 2047, 4, true) & 0x01, "past the end");
+	cr_assert(rd(P0 + 0x10) & (1u << 30), "task file error");
+	cr_assert_eq(rd(P0 + 0x34), 0, "the failed slot left PxSACT too");
+	wr(P0 + 0x34, 1u << 7);
+	cr_assert_eq(rd(P0 + 0x34), 1u << 7);
+	wr(P0 + 0x18, 1u << 4);		/* ST off: PxSACT cleared (3.3.13) */
+	cr_assert_eq(rd(P0 + 0x34), 0);
+	wr(P0 + 0x18, 1u << 4 | 1);
+	cr_assert_eq(ncq(0x60, 1, 0, 1, true) & 0x01, 0, "the port still works");
+}
