@@ -31,7 +31,8 @@ int regions__path(pid_t pid, char *buf, size_t len);
 /* Writes n regions for pid (temporary file + rename); 0 or -errno. */
 int regions__write(pid_t pid, const struct region *r, size_t n);
 void regions__remove(pid_t pid);
-/* Loads pid's map; 0, -ENOENT when that process publishes none, -EINVAL. */
+/* Loads pid's map (from the run directory, else /tmp where an unprivileged
+ * VMM writes it); 0, -ENOENT when that process publishes none, -EINVAL. */
 int region_map__load(struct region_map *m, pid_t pid);
 void region_map__free(struct region_map *m);
 /* The region holding addr, or NULL. */
