@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
+
 struct kx_collector {
 	const struct kx_backend *be;
 	void *priv;
@@ -34,18 +36,10 @@ int kx__need_tracefs(char *why, size_t why_len)
 	return 0;
 }
 
-uint64_t kx__now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 int kx_snapshot__alloc(struct kx_snapshot *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->t_ns = kx__now_ns();
+	s->t_ns = now_ns();
 	s->reasons = calloc(KX_MAX_REASONS, sizeof(*s->reasons));
 	s->addrs = calloc(KX_MAX_ADDRS, sizeof(*s->addrs));
 	if (!s->reasons || !s->addrs) {

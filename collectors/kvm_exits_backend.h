@@ -28,7 +28,6 @@ extern const struct kx_backend kx_tracefs_backend;
 
 /* Mounts tracefs at /sys/kernel/tracing when no tracefs is mounted. */
 int kx__need_tracefs(char *why, size_t why_len);
-uint64_t kx__now_ns(void);
 /* A snapshot with room for every table entry (zeroed), or -ENOMEM. */
 int kx_snapshot__alloc(struct kx_snapshot *s);
 

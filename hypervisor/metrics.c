@@ -2,15 +2,6 @@
 
 #include <cJSON.h>
 #include <string.h>
-#include <time.h>
-
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 void metrics__init(struct metrics *m)
 {

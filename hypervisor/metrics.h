@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "analyzers/hist.h"
+#include "lib/clock.h"	/* now_ns() */
 
 /*
  * Named counters and latency aggregates of one device (or vCPU). Names carry
@@ -53,8 +54,5 @@ static inline void latency__record(struct metric_latency *l, uint64_t ns)
 {
 	hist__record(&l->hist, ns);
 }
-
-/* Monotonic nanoseconds (vDSO clock_gettime, ~30 ns here). */
-uint64_t now_ns(void);
 
 #endif /* VIOSCOPE__METRICS_H */
