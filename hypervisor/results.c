@@ -311,6 +311,9 @@ static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 	cJSON_AddStringToObject(o, "rw", NAME_OR(rw_names, d->rw, "?"));
 	cJSON_AddNumberToObject(o, "block_size", d->block_size);
 	cJSON_AddNumberToObject(o, "iodepth", d->iodepth);
+	cJSON_AddStringToObject(o, "device", d->flags & VIO_DISK_EMUL ? "ahci" : "virtio-blk");
+	if (d->flags & VIO_DISK_EMUL)
+		cJSON_AddBoolToObject(o, "ncq", d->flags & VIO_DISK_NCQ);
 	cJSON_AddNumberToObject(o, "capacity_bytes", (double)d->capacity);
 	if (secs > 0) {
 		metric__add(m, "iops", "IO/s", "higher_is_better", ios / secs);

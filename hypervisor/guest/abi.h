@@ -73,7 +73,12 @@ struct vio_disk {
 	uint64_t verify_blocks;		/* verify=1: blocks 0..n-1 hold the pattern */
 	uint64_t verify_mismatches;	/* found by the guest on read-back */
 	uint64_t interrupts;		/* completion interrupts the guest took */
+	uint32_t flags;			/* VIO_DISK_* */
+	uint32_t pad;
 };
+
+#define VIO_DISK_EMUL	(1u << 0)	/* the AHCI disk (else virtio-blk) */
+#define VIO_DISK_NCQ	(1u << 1)	/* AHCI with READ/WRITE FPDMA QUEUED */
 
 /*
  * The verify pattern: byte i of block b. Shared so that the VMM can check

@@ -1,8 +1,9 @@
 /*
  * The probe guest's AHCI driver: port 0, one PRDT entry per command, the
- * same register traffic as Linux's ahci driver per I/O (issue PxCI; on the
- * interrupt read and clear PxIS and HBA IS, read PxCI), every access a
- * trapped exit in vioscope-vmm. AHCI 1.3.1 sections 3 and 4.2.
+ * same register traffic as Linux's ahci driver per I/O (NCQ where the
+ * disk has it, as Linux: set PxSACT, issue PxCI; on the interrupt read and
+ * clear PxIS and HBA IS, read PxSACT or PxCI), every access a trapped exit
+ * in vioscope-vmm. AHCI 1.3.1 sections 3, 4.2 and 5.6.4.
  */
 #include "hypervisor/guest/ahci.h"
 
@@ -13,13 +14,16 @@
 #define PX_IE		(P0 + 0x14)
 #define PX_CMD		(P0 + 0x18)
 #define PX_TFD		(P0 + 0x20)
+#define PX_SACT		(P0 + 0x34)
 #define PX_CI		(P0 + 0x38)
 #define SLOTS		32
+#define CAP_SNCQ	(1u << 30)
 
 static uint64_t abar;
 static uint32_t *clb;			/* 32 command headers of 32 bytes */
 static uint8_t *tables;			/* one 256-byte command table per slot */
-static uint32_t outstanding, errors_seen;
+static uint32_t outstanding, queued, errors_seen;	/* queued: NCQ slots */
+static int ncq_ok;				/* CAP.SNCQ and IDENTIFY word 76.8 */
 static uint8_t slot_status[SLOTS];
 
 static inline void w(uint32_t off, uint32_t v) { mmio_write32(abar + off, v); }
@@ -53,8 +57,8 @@ int gahci_init(uint8_t vector)
 	return 0;
 }
 
-void gahci_submit(unsigned int slot, uint8_t cmd, uint64_t lba, uint32_t count, void *buf,
-		  uint32_t bytes, int write)
+static void gahci_submit_prepare(unsigned int slot, uint8_t cmd, uint64_t lba, uint32_t count,
+				 void *buf, uint32_t bytes, int write)
 {
 	uint32_t *hdr = clb + 8 * slot;
 	uint8_t *fis = tables + 256 * slot;
@@ -79,7 +83,35 @@ void gahci_submit(unsigned int slot, uint8_t cmd, uint64_t lba, uint32_t count, 
 	hdr[1] = 0;
 	hdr[2] = (uint32_t)(uint64_t)fis;
 	hdr[3] = 0;
+}
+
+void gahci_submit(unsigned int slot, uint8_t cmd, uint64_t lba, uint32_t count, void *buf,
+		  uint32_t bytes, int write)
+{
+	gahci_submit_prepare(slot, cmd, lba, count, buf, bytes, write);
 	outstanding |= 1u << slot;
+	w(PX_CI, 1u << slot);
+}
+
+int gahci_has_ncq(void)
+{
+	return ncq_ok;
+}
+
+/* READ/WRITE FPDMA QUEUED: count in FEATURES, the tag (= slot) in COUNT 7:3. */
+void gahci_submit_ncq(unsigned int slot, uint64_t lba, uint32_t count, void *buf,
+		      uint32_t bytes, int write)
+{
+	uint8_t *fis = tables + 256 * slot;
+
+	gahci_submit_prepare(slot, write ? 0x61 : 0x60, lba, 0, buf, bytes, write);
+	fis[3] = (uint8_t)count;
+	fis[11] = (uint8_t)(count >> 8);
+	fis[12] = (uint8_t)(slot << 3);
+	fis[13] = 0;
+	outstanding |= 1u << slot;
+	queued |= 1u << slot;
+	w(PX_SACT, 1u << slot);
 	w(PX_CI, 1u << slot);
 }
 
@@ -95,12 +127,16 @@ int gahci_reap(void)
 		if (is & (1u << 30))
 			errors_seen++;
 	}
-	done = outstanding & ~r(PX_CI);
+	/* Queued commands finish when they leave PxSACT, others PxCI. */
+	done = queued ? queued & ~r(PX_SACT) : 0;
+	if (outstanding & ~queued)
+		done |= outstanding & ~queued & ~r(PX_CI);
 	if (!done)
 		return -1;
 	for (s = 0; !(done & (1u << s)); s++)
 		;
 	outstanding &= ~(1u << s);
+	queued &= ~(1u << s);
 	slot_status[s] = (uint8_t)(r(PX_TFD) & 1);	/* ERR bit of the task file */
 	return (int)s;
 }
@@ -120,6 +156,7 @@ uint64_t gahci_capacity(void *buf512)
 	{
 		uint16_t *id = buf512;
 
+		ncq_ok = (r(0x00) & CAP_SNCQ) && (id[76] & (1u << 8));
 		return ((uint64_t)id[100] | (uint64_t)id[101] << 16 | (uint64_t)id[102] << 32 |
 			(uint64_t)id[103] << 48) * 512;
 	}

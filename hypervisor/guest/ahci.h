@@ -7,7 +7,11 @@ int gahci_init(uint8_t vector);
 /* Issues an ATA command on a slot with one buffer (PRDT of one entry). */
 void gahci_submit(unsigned int slot, uint8_t cmd, uint64_t lba, uint32_t count, void *buf,
 		  uint32_t bytes, int write);
-/* A completed slot, or -1; reads PxIS/PxCI as a driver does. */
+/* NCQ (after gahci_capacity): READ/WRITE FPDMA QUEUED on a slot. */
+int gahci_has_ncq(void);
+void gahci_submit_ncq(unsigned int slot, uint64_t lba, uint32_t count, void *buf,
+		      uint32_t bytes, int write);
+/* A completed slot, or -1; reads PxIS/PxSACT/PxCI as a driver does. */
 int gahci_reap(void);
 int gahci_failed(unsigned int slot);
 /* IDENTIFY: the disk's size in bytes (buf: 512 bytes of scratch). */

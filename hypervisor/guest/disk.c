@@ -2,7 +2,9 @@
  * The disk workload, fio-like, on the virtio-blk disk (dev=pv, default) or
  * the AHCI disk (dev=emul), the same code above the two drivers:
  *   disk dev=pv|emul rw=randread|randwrite|read|write bs=4096 iodepth=1..32
- *        ios=N verify=0|1
+ *        ios=N verify=0|1 ncq=0|1
+ * On AHCI, reads and writes are NCQ commands (READ/WRITE FPDMA QUEUED)
+ * when the disk offers them and ncq=1 (default), as Linux issues them.
  * Each I/O is timed from submission to the completion seen by the guest
  * (interrupt, then the used ring). verify=1 first writes the pattern of
  * abi.h to the first blocks, reads them back and compares; the VMM checks
@@ -21,13 +23,15 @@
 #define DISK_VECTOR	(INTR_MSIX_BASE + 1)
 #define WAIT_TICKS	50		/* watchdog ticks (~100 ms each) per wait */
 
-static const char *const disk_args[] = { "dev", "rw", "bs", "iodepth", "ios", "verify", NULL };
+static const char *const disk_args[] = { "dev", "rw", "bs", "iodepth", "ios", "verify", "ncq",
+					 NULL };
 static const struct arg_choice rws[] = {
 	{ "read", VIO_RW_READ }, { "write", VIO_RW_WRITE },
 	{ "randread", VIO_RW_RANDREAD }, { "randwrite", VIO_RW_RANDWRITE }, { 0 },
 };
 static const struct arg_choice devs[] = { { "pv", 0 }, { "emul", 1 }, { 0 } };
 static int emul;		/* 1: AHCI, 0: virtio-blk */
+static int use_ncq;		/* AHCI: FPDMA QUEUED reads and writes */
 static int irq_ok;		/* completions interrupt (else poll registers) */
 
 struct slot {
@@ -80,8 +84,11 @@ static void submit(unsigned int s, uint32_t type, uint64_t block, uint32_t bs)
 		fill_pattern(sl->buf, bs, block, 0);
 	if (emul) {
 		sl->t0 = rdtsc();
-		gahci_submit(s, type == T_OUT ? 0x35 : 0x25, sl->sector, bs / SECTOR, sl->buf, bs,
-			     type == T_OUT);	/* WRITE / READ DMA EXT */
+		if (use_ncq)
+			gahci_submit_ncq(s, sl->sector, bs / SECTOR, sl->buf, bs, type == T_OUT);
+		else
+			gahci_submit(s, type == T_OUT ? 0x35 : 0x25, sl->sector, bs / SECTOR, sl->buf,
+				     bs, type == T_OUT);	/* WRITE / READ DMA EXT */
 		return;
 	}
 	vb.desc[d] = (struct vq_desc){ (uint64_t)sl, 16, VQ_F_NEXT, (uint16_t)(d + 1) };
@@ -157,7 +164,7 @@ static uint64_t verify_pass(uint32_t bs, uint64_t nblocks)
 
 int disk_run(const char *args, const struct vio_boot_info *bi)
 {
-	uint64_t bs = 4096, depth = 1, ios = 1000, verify = 0, blocks, issued = 0, done = 0;
+	uint64_t bs = 4096, depth = 1, ios = 1000, verify = 0, ncq = 1, blocks, issued = 0, done = 0;
 	uint64_t *lat, *timer, seq = 0;
 	int rw = VIO_RW_RANDREAD, dev = 0, ret;
 	unsigned int s, nfree, free_slots[MAX_DEPTH];
@@ -168,7 +175,8 @@ int disk_run(const char *args, const struct vio_boot_info *bi)
 	    arg_u64("disk", args, "bs", SECTOR, 1u << 20, &bs) < 0 ||
 	    arg_u64("disk", args, "iodepth", 1, MAX_DEPTH, &depth) < 0 ||
 	    arg_u64("disk", args, "ios", 1, 1u << 22, &ios) < 0 ||
-	    arg_u64("disk", args, "verify", 0, 1, &verify) < 0)
+	    arg_u64("disk", args, "verify", 0, 1, &verify) < 0 ||
+	    arg_u64("disk", args, "ncq", 0, 1, &ncq) < 0)
 		return VIO_ERR_WORKLOAD;
 	if (bs % SECTOR) {
 		printf("guest: disk: bs must be a multiple of 512\n");
@@ -188,6 +196,8 @@ int disk_run(const char *args, const struct vio_boot_info *bi)
 		}
 		irq_ok = 1;
 		result.disk.capacity = gahci_capacity(scratch);
+		use_ncq = ncq && gahci_has_ncq();
+		result.disk.flags = VIO_DISK_EMUL | (use_ncq ? VIO_DISK_NCQ : 0);
 	} else {
 		ret = gvirtio_init(&vb, VBLK_TYPE, 128, DISK_VECTOR);
 		if (ret) {
