@@ -1,9 +1,14 @@
 /*
  * The io_uring engine (liburing): requests are queued and submitted at
  * once; completions raise an eventfd that the VMM's event loop watches.
+ * liburing's rings have one producer and one consumer; here requests come
+ * from vCPU threads (AHCI) or the event loop (virtio-blk) and completions
+ * are reaped by the event loop, or by a submitter whose queue is full:
+ * one lock guards the ring, and done() runs outside it (it may submit).
  */
 #include <errno.h>
 #include <liburing.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -13,6 +18,7 @@
 struct uring {
 	struct io_uring ring;
 	int efd;
+	pthread_mutex_t lock;
 };
 
 static int uring__init(struct blk_backend *b, unsigned int depth)
@@ -35,6 +41,7 @@ static int uring__init(struct blk_backend *b, unsigned int depth)
 		free(u);
 		return -EIO;
 	}
+	pthread_mutex_init(&u->lock, NULL);
 	b->priv = u;
 	return 0;
 }
@@ -42,15 +49,21 @@ static int uring__init(struct blk_backend *b, unsigned int depth)
 static int uring__submit(struct blk_backend *b, struct blk_req *req)
 {
 	struct uring *u = b->priv;
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	struct io_uring_sqe *sqe;
 	int ret;
 
+	pthread_mutex_lock(&u->lock);
+	sqe = io_uring_get_sqe(&u->ring);
 	if (!sqe) {
 		/* Queue full: make room by reaping, then try once more. */
+		pthread_mutex_unlock(&u->lock);
 		b->ops->complete(b);
+		pthread_mutex_lock(&u->lock);
 		sqe = io_uring_get_sqe(&u->ring);
-		if (!sqe)
+		if (!sqe) {
+			pthread_mutex_unlock(&u->lock);
 			return -EBUSY;
+		}
 	}
 	switch (req->op) {
 	case BLK_READ:
@@ -71,6 +84,7 @@ static int uring__submit(struct blk_backend *b, struct blk_req *req)
 	}
 	io_uring_sqe_set_data(sqe, req);
 	ret = io_uring_submit(&u->ring);
+	pthread_mutex_unlock(&u->lock);
 	return ret < 0 ? ret : 0;
 }
 
@@ -86,13 +100,21 @@ static void uring__complete(struct blk_backend *b)
 	eventfd_t ignored;
 
 	eventfd_read(u->efd, &ignored);
-	while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
-		struct blk_req *req = io_uring_cqe_get_data(cqe);
-		int res = cqe->res;
+	for (;;) {
+		struct blk_req *req;
+		int res;
 
+		pthread_mutex_lock(&u->lock);
+		if (io_uring_peek_cqe(&u->ring, &cqe)) {
+			pthread_mutex_unlock(&u->lock);
+			break;
+		}
+		req = io_uring_cqe_get_data(cqe);
+		res = cqe->res;
 		io_uring_cqe_seen(&u->ring, cqe);
 		if (res < 0)
 			b->errors++;
+		pthread_mutex_unlock(&u->lock);
 		req->done(req, res);
 	}
 }
@@ -105,6 +127,7 @@ static void uring__exit(struct blk_backend *b)
 		return;
 	close(u->efd);
 	io_uring_queue_exit(&u->ring);
+	pthread_mutex_destroy(&u->lock);
 	free(u);
 }
 
