@@ -427,8 +427,10 @@ static void ahci_start(struct ahci *a, unsigned int slot)
 		pthread_mutex_lock(&a->lock);
 		c->ncq = (a->sact & (1u << slot)) != 0;
 		if (c->ncq) {
+			uint32_t dhrs = a->pis & IS_DHRS;	/* another command's, kept */
+
 			ahci_d2h(a, ST_DRDY | ST_DSC, 0);
-			a->pis &= ~IS_DHRS;	/* no interrupt for the acceptance */
+			a->pis = (a->pis & ~IS_DHRS) | dhrs;	/* no interrupt for the acceptance */
 			a->ci &= ~(1u << slot);
 		}
 		pthread_mutex_unlock(&a->lock);
