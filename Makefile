@@ -38,7 +38,9 @@ LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl
 CLANG ?= clang
 BPFTOOL ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
 BTF_VMLINUX ?= /sys/kernel/btf/vmlinux
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(OUT)/probes -I. -Wall
+# usdt.bpf.h includes <linux/errno.h>, which wants the multiarch <asm/...>.
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(OUT)/probes -I. -Wall \
+	-I/usr/include/$(shell gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
 
 # ---- objects, listed explicitly --------------------------------------------
 LIB_OBJS := \
@@ -48,7 +50,8 @@ LIB_OBJS := \
 	lib/file.o \
 	lib/regions.o \
 	analyzers/hist.o \
-	analyzers/stats.o
+	analyzers/stats.o \
+	analyzers/stages.o
 
 VMM_CORE_OBJS := \
 	collectors/perf_event.o \
@@ -92,6 +95,7 @@ COLLECTOR_OBJS := \
 	collectors/kvm_exits.o \
 	collectors/kvm_exits_bpf.o \
 	collectors/kvm_exits_tracefs.o \
+	collectors/reqs.o \
 	collectors/exit_reasons.o \
 	collectors/attribute.o
 
@@ -101,6 +105,7 @@ CLI_OBJS := \
 	cli/testbed_result.o \
 	cli/fio_summary.o \
 	cli/trace.o \
+	cli/trace_stages.o \
 	$(COLLECTOR_OBJS) \
 	$(LIB_OBJS)
 
@@ -196,6 +201,8 @@ $(OUT)/probes/%.skel.h: $(OUT)/probes/%.bpf.o
 
 $(OUT)/collectors/kvm_exits_bpf.o: $(OUT)/probes/kvm_exits.skel.h
 $(OUT)/collectors/kvm_exits_bpf.o: ALL_CFLAGS += -I$(OUT)/probes
+$(OUT)/collectors/reqs.o: $(OUT)/probes/reqs.skel.h
+$(OUT)/collectors/reqs.o: ALL_CFLAGS += -I$(OUT)/probes
 
 $(OUT)/guest/%.o: hypervisor/guest/%.c
 	$(call msg,GUEST-CC,$<)

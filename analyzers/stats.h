@@ -20,4 +20,8 @@ struct stats_summary {
 int stats__summarize_u64(const uint64_t *v, size_t n, double scale,
 			 struct stats_summary *out);
 
+/* The same for signed values (e.g. stage times, which clock error can
+ * make negative). */
+int stats__summarize(const double *v, size_t n, struct stats_summary *out);
+
 #endif /* VIOSCOPE__STATS_H */

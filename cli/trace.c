@@ -1,16 +1,20 @@
 /*
  * vioscope trace [--pid PID] [--interval S] [--count N] [--json] [-o FILE]
- *                [--backend bpf|tracefs] [-- COMMAND...]
+ *                [--backend bpf|tracefs] [--stages [--buffer ring|perf]]
+ *                [-- COMMAND...]
  *
  * A kvm_stat with latencies: VM exits per reason and PIO/MMIO accesses per
  * device, with rates and p50/p99, from probes/kvm_exits.bpf.c (or, without
  * BPF, the same tracepoints through tracefs). With a
  * COMMAND it starts it, attaches before it runs (as perf stat does) and
  * prints the totals when it ends; that is how a run records its exits.
+ * --stages adds the per-request stage breakdown of a vioscope-vmm's disks
+ * (cli/trace_stages.c) at the end.
  */
 #include <cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/trace_stages.h"
 #include "collectors/attribute.h"
 #include "collectors/exit_reasons.h"
 #include "collectors/kvm_exits.h"
@@ -217,6 +222,34 @@ static int report(struct trace_opts *o, const char *type, const struct kx_snapsh
 	return 0;
 }
 
+/* The executable of COMMAND (as execvp will find it) or of process pid. */
+static int resolve_binary(const char *cmd, pid_t pid, char *buf, size_t len)
+{
+	char link[64], path[PATH_MAX];
+	const char *dirs;
+	ssize_t n;
+
+	if (!cmd) {
+		snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+		n = readlink(link, buf, len - 1);
+		if (n <= 0)
+			return -errno;
+		buf[n] = 0;
+		return 0;
+	}
+	if (strchr(cmd, '/'))
+		return realpath(cmd, buf) && strlen(buf) < len ? 0 : -ENOENT;
+	for (dirs = getenv("PATH") ?: "/usr/bin:/bin"; *dirs; dirs += *dirs == ':') {
+		size_t k = strcspn(dirs, ":");
+
+		snprintf(path, sizeof(path), "%.*s/%s", (int)k, dirs, cmd);
+		dirs += k;
+		if (!access(path, X_OK) && realpath(path, buf) && strlen(buf) < len)
+			return 0;
+	}
+	return -ENOENT;
+}
+
 /* Forks COMMAND stopped at a pipe until the collector is attached. */
 static pid_t start_command(char **argv, int *go_fd)
 {
@@ -259,8 +292,13 @@ int cmd_trace(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "backend", required_argument, NULL, 'b' },
+		{ "stages", no_argument, NULL, 's' },
+		{ "buffer", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct trace_stages *stages = NULL;
+	bool want_stages = false, perf_buffer = false;
+	char binary[PATH_MAX];
 	struct trace_opts o = { .out = stdout, .interval = -1 };
 	struct kx_snapshot first, prev, now;
 	struct kx_collector *c;
@@ -294,6 +332,14 @@ int cmd_trace(int argc, char **argv)
 				die("trace: --backend is bpf or tracefs, not '%s'", optarg);
 			o.backend = optarg;
 			break;
+		case 's':
+			want_stages = true;
+			break;
+		case 'B':
+			if (strcmp(optarg, "ring") && strcmp(optarg, "perf"))
+				die("trace: --buffer is ring or perf, not '%s'", optarg);
+			perf_buffer = !strcmp(optarg, "perf");
+			break;
 		case 'o':
 			o.out = fopen(optarg, "w");
 			if (!o.out)
@@ -301,11 +347,18 @@ int cmd_trace(int argc, char **argv)
 			break;
 		default:
 			die("trace: usage: vioscope trace [--pid PID] [--interval S] [--count N] "
-			    "[--json] [-o FILE] [--backend bpf|tracefs] [-- COMMAND...]");
+			    "[--json] [-o FILE] [--backend bpf|tracefs] [--stages [--buffer ring|perf]] "
+			    "[-- COMMAND...]");
 		}
 	}
 	if (optind < argc && o.pid)
 		die("trace: give --pid or a COMMAND, not both");
+	if (want_stages && !o.pid && optind >= argc)
+		die("trace: --stages follows one vioscope-vmm: give --pid or a COMMAND");
+	if (want_stages && resolve_binary(optind < argc ? argv[optind] : NULL, o.pid, binary,
+					  sizeof(binary)))
+		die("trace: --stages: cannot find the executable of %s",
+		    optind < argc ? argv[optind] : "--pid");
 	if (o.pid && kill(o.pid, 0) && errno == ESRCH)
 		die("trace: --pid %d: no such process", (int)o.pid);
 	if (o.interval < 0)
@@ -321,6 +374,14 @@ int cmd_trace(int argc, char **argv)
 		if (go_fd >= 0)
 			close(go_fd);	/* the child exits 127 without running */
 		die("trace: %s", why);
+	}
+	if (want_stages) {
+		ret = trace_stages__open(&stages, o.pid, binary, perf_buffer, why, sizeof(why));
+		if (ret) {
+			if (go_fd >= 0)
+				close(go_fd);
+			die("trace: --stages: %s", why);
+		}
 	}
 	o.attach = kx__attach_kind(c);
 	o.backend = kx__backend(c);
@@ -349,6 +410,8 @@ int cmd_trace(int argc, char **argv)
 			while (left > 0 && !stop) {
 				refresh_map(&o);	/* the VMM removes it when it ends */
 				kx__poll(c);
+				if (stages)
+					trace_stages__poll(stages);
 				if (waitpid(child, &status, WNOHANG) == child) {
 					ended = true;
 					break;
@@ -363,6 +426,8 @@ int cmd_trace(int argc, char **argv)
 			for (left = o.interval; left > 0 && !stop; left -= 0.2) {
 				sleep_s(left < 0.2 ? left : 0.2);
 				kx__poll(c);
+				if (stages)
+					trace_stages__poll(stages);
 			}
 			if (o.pid && kill(o.pid, 0) && errno == ESRCH)
 				ended = true;
@@ -377,6 +442,9 @@ int cmd_trace(int argc, char **argv)
 			break;
 	}
 	report(&o, "total", &first, &prev);
+	if (stages && trace_stages__report(stages, o.out, o.json))
+		pr_err("trace: --stages: out of memory");
+	trace_stages__close(stages);
 	kx_snapshot__free(&first);
 	kx_snapshot__free(&prev);
 	kx__close(c);

@@ -30,11 +30,18 @@ const struct device_ops *device__find_ops(const char *name)
 	return NULL;
 }
 
+uint64_t device__next_req(void)
+{
+	static uint64_t last;
+
+	return __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED);
+}
+
 struct device *device__create(struct kvm *kvm, const char *type, const char *args)
 {
 	const struct device_ops *ops = device__find_ops(type);
 	struct device *dev, **tail;
-	unsigned int n = 0;
+	unsigned int n = 0, id = 0;
 	int ret;
 
 	if (!ops) {
@@ -44,10 +51,11 @@ struct device *device__create(struct kvm *kvm, const char *type, const char *arg
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return NULL;
-	for (tail = &kvm->devices; *tail; tail = &(*tail)->next)
+	for (tail = &kvm->devices; *tail; tail = &(*tail)->next, id++)
 		if ((*tail)->ops == ops)
 			n++;
 	dev->ops = ops;
+	dev->id = id;
 	dev->kvm = kvm;
 	snprintf(dev->name, sizeof(dev->name), "%s%u", ops->name, n);
 	metrics__init(&dev->metrics);

@@ -1,6 +1,8 @@
 #ifndef VIOSCOPE__DEVICE_H
 #define VIOSCOPE__DEVICE_H
 
+#include <stdint.h>
+
 #include "hypervisor/metrics.h"
 
 struct kvm;
@@ -30,6 +32,7 @@ struct device_ops {
 struct device {
 	const struct device_ops *ops;
 	struct kvm *kvm;
+	unsigned int id;	/* creation order: the "dev" of the request probes */
 	char name[32];
 	struct metrics metrics;
 	void *priv;
@@ -46,6 +49,8 @@ void device__sync_all(struct kvm *kvm);
 void device__destroy_all(struct kvm *kvm);
 struct cJSON *device__all_to_json(struct kvm *kvm);
 void device__print_models(void);
+/* A new request id, unique in this VMM (the request probes' "req"). */
+uint64_t device__next_req(void);
 
 #define device_register(ops)						\
 	static void __attribute__((constructor)) register_##ops(void)	\

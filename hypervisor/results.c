@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sdt.h>
 
 #include "analyzers/stats.h"
 #include "hypervisor/device.h"
@@ -64,6 +65,9 @@ void results__free(struct results *r)
 		free(r->items[i].measured);
 		free(r->items[i].raw);
 		free(r->items[i].timer);
+		free(r->items[i].submitted);
+		free(r->items[i].doorbell);
+		free(r->items[i].tags);
 	}
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -108,7 +112,45 @@ void results__observe(struct kvm *kvm, struct observed *o)
 
 void results__begin(struct kvm *kvm)
 {
-	results__observe(kvm, &kvm->results->begin);
+	struct results *r = kvm->results;
+
+	r->begin_anchored = vcpu__tsc_anchor(&r->begin_anchor) == 0;
+	results__observe(kvm, &r->begin);
+}
+
+/* Guest TSC -> host CLOCK_MONOTONIC ns, linear between the two anchors. */
+static uint64_t guest_tsc_to_ns(const struct guest_result *gr, uint64_t tsc)
+{
+	double rate = (double)(gr->a1.host_ns - gr->a0.host_ns) / (double)(gr->a1.tsc - gr->a0.tsc);
+
+	return gr->a0.host_ns + (uint64_t)llround((double)(int64_t)(tsc - gr->a0.tsc) * rate);
+}
+
+/*
+ * The guest's view of each I/O (submission, completion) on the host
+ * clock, for the request collector to join with the VMM's own probes by
+ * device and tag. Fired once per I/O when the record arrives.
+ */
+static void emit_guest_requests(struct kvm *kvm, const struct guest_result *gr)
+{
+	const struct device *dev;
+	uint64_t i;
+
+	if (gr->rec.kind != VIO_DISK || !gr->submitted || !gr->anchored)
+		return;
+	dev = device__find(kvm, gr->rec.disk.flags & VIO_DISK_EMUL ? "ahci" : "virtio-blk");
+	if (!dev)
+		return;
+	for (i = 0; i < gr->rec.measured.count; i++) {
+		uint64_t sub = guest_tsc_to_ns(gr, gr->submitted[i]);
+		uint64_t bell = guest_tsc_to_ns(gr, gr->doorbell[i]);
+		uint64_t done = guest_tsc_to_ns(gr, gr->submitted[i] + gr->measured[i]);
+		uint64_t tag = gr->tags[i];
+
+		/* In a register: libbpf before 1.3 cannot read an indexed operand. */
+		__asm__("" : "+r"(tag));
+		DTRACE_PROBE5(vioscope, req_guest, dev->id, tag, sub, bell, done);
+	}
 }
 
 static uint64_t *copy_samples(struct kvm *kvm, const struct vio_samples *s)
@@ -137,6 +179,8 @@ int results__add_from_guest(struct kvm *kvm, uint64_t gpa)
 	void *p = kvm__gpa_to_hva(kvm, gpa, sizeof(gr.rec));
 	int ret = -EINVAL;
 
+	gr.anchored = r->begin_anchored && vcpu__tsc_anchor(&gr.a1) == 0;
+	gr.a0 = r->begin_anchor;
 	results__observe(kvm, &now);
 	pthread_mutex_lock(&r->lock);
 	if (!p || r->nr == RESULTS_MAX_RECORDS)
@@ -154,6 +198,21 @@ int results__add_from_guest(struct kvm *kvm, uint64_t gpa)
 		free(gr.timer);
 		goto bad;
 	}
+	/* Optional per-I/O arrays: kept only when they match the samples. */
+	if (gr.rec.submitted.count == gr.rec.measured.count &&
+	    gr.rec.doorbell.count == gr.rec.measured.count &&
+	    gr.rec.tags.count == gr.rec.measured.count && gr.measured) {
+		gr.submitted = copy_samples(kvm, &gr.rec.submitted);
+		gr.doorbell = copy_samples(kvm, &gr.rec.doorbell);
+		gr.tags = copy_samples(kvm, &gr.rec.tags);
+	}
+	if (!gr.submitted || !gr.doorbell || !gr.tags) {
+		free(gr.submitted);
+		free(gr.doorbell);
+		free(gr.tags);
+		gr.submitted = gr.doorbell = gr.tags = NULL;
+	}
+	gr.anchored = gr.anchored && gr.a1.tsc > gr.a0.tsc && gr.a1.host_ns > gr.a0.host_ns;
 	gr.during = (struct observed){
 		.pio = now.pio - r->begin.pio, .mmio = now.mmio - r->begin.mmio,
 		.hlt = now.hlt - r->begin.hlt, .raw_loop = now.raw_loop - r->begin.raw_loop,
@@ -187,6 +246,7 @@ int results__add_from_guest(struct kvm *kvm, uint64_t gpa)
 	}
 	r->items[r->nr++] = gr;
 	pthread_mutex_unlock(&r->lock);
+	emit_guest_requests(kvm, &gr);
 	return 0;
 bad:
 	r->rejected++;
@@ -315,6 +375,17 @@ static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 	if (d->flags & VIO_DISK_EMUL)
 		cJSON_AddBoolToObject(o, "ncq", d->flags & VIO_DISK_NCQ);
 	cJSON_AddNumberToObject(o, "capacity_bytes", (double)d->capacity);
+	if (gr->anchored) {
+		/* How well guest times map onto the host clock (request probes). */
+		cJSON *c = cJSON_AddObjectToObject(o, "guest_clock");
+
+		cJSON_AddNumberToObject(c, "anchor_error_ns",
+					(double)(gr->a0.err_ns > gr->a1.err_ns ? gr->a0.err_ns : gr->a1.err_ns));
+		cJSON_AddNumberToObject(c, "tsc_khz_measured",
+					(double)(gr->a1.tsc - gr->a0.tsc) * 1e6 /
+					(double)(gr->a1.host_ns - gr->a0.host_ns));
+		cJSON_AddBoolToObject(c, "per_io_times", gr->submitted != NULL);
+	}
 	if (secs > 0) {
 		metric__add(m, "iops", "IO/s", "higher_is_better", ios / secs);
 		metric__add(m, "throughput_mib_s", "MiB/s", "higher_is_better",

@@ -8,6 +8,7 @@
 #include "collectors/perf_event.h"
 
 #include "hypervisor/guest/abi.h"
+#include "hypervisor/vcpu.h"
 
 struct kvm;
 struct cJSON;
@@ -41,6 +42,13 @@ struct guest_result {
 	uint64_t *measured;	/* copies, so later guest writes cannot change them */
 	uint64_t *raw;
 	uint64_t *timer;
+	uint64_t *submitted;	/* disk: per-I/O submission and doorbell TSC and tag, */
+	uint64_t *doorbell;	/* or all NULL */
+	uint64_t *tags;
+	/* The guest TSC against the host clock at VIO_CTL_BEGIN and at the
+	 * record: how the request probes put guest times on the host clock. */
+	struct tsc_anchor a0, a1;
+	bool anchored;
 };
 
 struct results {
@@ -48,6 +56,8 @@ struct results {
 	struct guest_result items[RESULTS_MAX_RECORDS];
 	unsigned int nr;
 	struct observed begin;
+	struct tsc_anchor begin_anchor;
+	bool begin_anchored;
 	uint64_t rejected;	/* malformed records from the guest */
 };
 

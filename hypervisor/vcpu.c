@@ -241,12 +241,59 @@ static bool kvm_cpu__dispatch(struct kvm_cpu *cpu)
 	}
 }
 
+/* The vCPU this thread runs, for device handlers that need its state. */
+static __thread struct kvm_cpu *current_cpu;
+
+uint64_t vcpu__exit_ns(void)
+{
+	return current_cpu ? current_cpu->exit_ns : 0;
+}
+
+#define MSR_IA32_TSC	0x10
+
+/*
+ * The guest's TSC as KVM computes it (host TSC scaled plus the vCPU's
+ * offset) read between two host clock reads; the narrowest of a few tries
+ * bounds the error. Only the vCPU's own thread may ask (it is not in
+ * KVM_RUN then).
+ */
+int vcpu__tsc_anchor(struct tsc_anchor *a)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m;
+	int i, ok = 0;
+
+	if (!current_cpu)
+		return -EPERM;
+	for (i = 0; i < 5; i++) {
+		uint64_t t0, t1;
+
+		memset(&m, 0, sizeof(m));
+		m.hdr.nmsrs = 1;
+		m.e.index = MSR_IA32_TSC;
+		t0 = now_ns();
+		if (__kvm_ioctl(current_cpu->fd, KVM_GET_MSRS, &m) != 1)
+			continue;
+		t1 = now_ns();
+		if (!ok || (t1 - t0) / 2 < a->err_ns) {
+			a->tsc = m.e.data;
+			a->host_ns = t0 + (t1 - t0) / 2;
+			a->err_ns = (t1 - t0) / 2 + 1;
+			ok = 1;
+		}
+	}
+	return ok ? 0 : -EIO;
+}
+
 static void *kvm_cpu__thread(void *arg)
 {
 	struct kvm_cpu *cpu = arg;
 	struct kvm *kvm = cpu->kvm;
 	sigset_t set;
 
+	current_cpu = cpu;
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
@@ -270,6 +317,7 @@ static void *kvm_cpu__thread(void *arg)
 			break;
 		}
 		t0 = now_ns();
+		cpu->exit_ns = t0;
 		if (!kvm_cpu__dispatch(cpu))
 			break;
 		t0 = now_ns() - t0;

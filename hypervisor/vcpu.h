@@ -27,6 +27,14 @@ struct kvm_cpu {
 	uint64_t exits[NR_EXIT_KINDS];
 	struct hist dispatch_ns;	/* userspace time per exit, KVM_RUN return to re-entry */
 	struct perf_counters perf;	/* this thread's, opened by the thread itself */
+	uint64_t exit_ns;		/* when the current exit returned from KVM_RUN */
+};
+
+/* A guest TSC value and the host CLOCK_MONOTONIC time it was read at. */
+struct tsc_anchor {
+	uint64_t tsc;
+	uint64_t host_ns;
+	uint64_t err_ns;		/* half the host-clock bracket around the read */
 };
 
 int kvm_cpu__create(struct kvm *kvm, int id, struct kvm_cpu **out);
@@ -34,5 +42,11 @@ void kvm_cpu__destroy(struct kvm_cpu *cpu);
 int kvm_cpu__start(struct kvm_cpu *cpu);
 /* Interrupts KVM_RUN so the thread sees kvm->stopping, then joins it. */
 void kvm_cpu__stop(struct kvm_cpu *cpu);
+/* On a vCPU thread: when its current exit left KVM_RUN (CLOCK_MONOTONIC
+ * ns); 0 on any other thread. */
+uint64_t vcpu__exit_ns(void);
+/* On a vCPU thread: reads that vCPU's guest TSC against the host clock;
+ * 0, -EPERM elsewhere, -EIO when KVM refuses. */
+int vcpu__tsc_anchor(struct tsc_anchor *a);
 
 #endif /* VIOSCOPE__VCPU_H */

@@ -39,6 +39,19 @@
 	X(ahci_complete, "slot, status",					\
 	  "AHCI: a command finished (ATA status), D2H FIS posted")		\
 	X(guest_phase, "phase",						\
-	  "probe guest switched measurement phase (0 dispatch, 1 raw loop)")
+	  "probe guest switched measurement phase (0 dispatch, 1 raw loop)") \
+	X(req_pickup, "dev, dev_name, req, tag, doorbell_ns",			\
+	  "a disk model took request req (tag: virtqueue head or AHCI slot); " \
+	  "doorbell_ns: when the VMM learnt of the guest's doorbell")	\
+	X(req_submit, "req, breq",						\
+	  "request req handed to the block backend (breq: io_uring user_data)") \
+	X(req_backend_done, "req, result",					\
+	  "the block backend's completion of req reached the model")	\
+	X(req_done, "req, status",						\
+	  "req answered: status posted, the interrupt about to be sent")	\
+	X(req_guest, "dev, tag, submit_ns, doorbell_ns, complete_ns",	\
+	  "one probe-guest I/O as the guest timed it (taken, doorbell "	\
+	  "written, completion seen) on the host clock, fired when its "	\
+	  "result record arrives")
 
 #endif /* VIOSCOPE__USDT_H */

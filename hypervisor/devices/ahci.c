@@ -26,6 +26,7 @@
 #include "hypervisor/devices/disk-args.h"
 #include "hypervisor/guest/abi.h"
 #include "hypervisor/kvm.h"
+#include "hypervisor/reqtrace.h"
 #include "hypervisor/msix.h"
 #include "hypervisor/pci.h"
 #include "lib/log.h"
@@ -109,6 +110,7 @@ struct ahci_cmd {
 	unsigned int niov;
 	uint32_t bytes;
 	uint64_t start_ns;
+	uint64_t id;		/* request probes */
 	bool ncq;		/* FPDMA: completes with a Set Device Bits FIS */
 };
 
@@ -285,6 +287,7 @@ static void ahci_finish(struct ahci_cmd *c, uint8_t status, uint8_t error, uint3
 		ahci_d2h(a, status, error);
 	a->ci &= ~(1u << c->slot);
 	a->busy &= ~(1u << c->slot);
+	reqtrace__done(c->id, status);
 	ahci_update_irq(a);
 	pthread_mutex_unlock(&a->lock);
 	latency__record(a->cmd_ns, now_ns() - c->start_ns);
@@ -296,10 +299,19 @@ static void ahci_io_done(struct blk_req *breq, int res)
 {
 	struct ahci_cmd *c = breq->opaque;
 
+	reqtrace__backend_done(c->id, res);
 	if (res < 0)
 		ahci_finish(c, ST_DRDY | ST_ERR, ERR_ABRT, 0);
 	else
 		ahci_finish(c, ST_DRDY | ST_DSC, 0, breq->op == BLK_FLUSH ? 0 : (uint32_t)res);
+}
+
+/* To the backend; a range past the end of the image aborts the command. */
+static void ahci_submit(struct ahci_cmd *c)
+{
+	reqtrace__submit(c->id, &c->breq);
+	if (blk__submit(c->a->backend, &c->breq))
+		ahci_finish(c, ST_DRDY | ST_ERR, ERR_ABRT, 0);
 }
 
 /* Copies a 512-byte PIO data-in block into the command's buffers. */
@@ -341,7 +353,6 @@ static void ahci_start(struct ahci *a, unsigned int slot)
 	uint64_t table, lba;
 	uint8_t *fis, cmd;
 	uint32_t count;
-	int ret;
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -350,6 +361,7 @@ static void ahci_start(struct ahci *a, unsigned int slot)
 	c->slot = slot;
 	c->header_gpa = hgpa;
 	c->start_ns = now_ns();
+	c->id = reqtrace__pickup(a->dev, slot, reqtrace__doorbell_ns());
 	a->busy |= 1u << slot;
 	pthread_mutex_unlock(&a->lock);
 
@@ -406,9 +418,10 @@ static void ahci_start(struct ahci *a, unsigned int slot)
 			.iov = c->iov, .iovcnt = (int)c->niov, .done = ahci_io_done, .opaque = c,
 		};
 		trim_iov(c, (uint64_t)count * SECTOR);
-		ret = lba > UINT64_MAX / SECTOR ? -EINVAL : blk__submit(a->backend, &c->breq);
-		if (ret)
-			ahci_finish(c, ST_DRDY | ST_ERR, ERR_ABRT, 0);	/* past the end */
+		if (lba > UINT64_MAX / SECTOR)
+			ahci_finish(c, ST_DRDY | ST_ERR, ERR_ABRT, 0);
+		else
+			ahci_submit(c);
 		break;
 	}
 	case ATA_READ_FPDMA:
@@ -445,16 +458,14 @@ static void ahci_start(struct ahci *a, unsigned int slot)
 			.iov = c->iov, .iovcnt = (int)c->niov, .done = ahci_io_done, .opaque = c,
 		};
 		trim_iov(c, (uint64_t)count * SECTOR);
-		if (blk__submit(a->backend, &c->breq))
-			ahci_finish(c, ST_DRDY | ST_ERR, ERR_ABRT, 0);	/* past the end */
+		ahci_submit(c);
 		break;
 	}
 	case ATA_FLUSH:
 	case ATA_FLUSH_EXT:
 		counter__inc(a->flushes);
 		c->breq = (struct blk_req){ .op = BLK_FLUSH, .done = ahci_io_done, .opaque = c };
-		if (blk__submit(a->backend, &c->breq))
-			ahci_finish(c, ST_DRDY | ST_ERR, ERR_ABRT, 0);
+		ahci_submit(c);
 		break;
 	case ATA_SET_FEATURES:
 		ahci_finish(c, ST_DRDY | ST_DSC, 0, 0);

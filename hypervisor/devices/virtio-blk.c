@@ -24,6 +24,7 @@
 #include "hypervisor/devices/disk-args.h"
 #include "hypervisor/guest/abi.h"
 #include "hypervisor/kvm.h"
+#include "hypervisor/reqtrace.h"
 #include "hypervisor/virtio-pci.h"
 #include "lib/log.h"
 
@@ -53,6 +54,7 @@ struct vblk_req {
 	uint8_t *status;
 	uint32_t in_len;		/* bytes written to the guest, status included */
 	uint64_t start_ns;
+	uint64_t id;			/* request probes */
 	unsigned int niov;
 	struct iovec iov[VIRTQ_MAX_SEGS];
 };
@@ -90,6 +92,7 @@ static void vblk__finish(struct vblk_req *r, uint8_t status)
 	pthread_mutex_lock(&q->lock);
 	if (q->enabled) {
 		virtq__push(&q->vq, r->head, r->in_len);
+		reqtrace__done(r->id, status);
 		virtio_pci__signal(&r->vb->vp, q);
 	}
 	pthread_mutex_unlock(&q->lock);
@@ -108,6 +111,7 @@ static void vblk__done(struct blk_req *breq, int res)
 			return;
 	}
 
+	reqtrace__backend_done(r->id, res);
 	if (res >= 0 && breq->op == BLK_READ) {
 		counter__add(r->vb->bytes_read, (uint64_t)res);
 		r->in_len += (uint32_t)res;
@@ -115,6 +119,14 @@ static void vblk__done(struct blk_req *breq, int res)
 		counter__add(r->vb->bytes_written, (uint64_t)res);
 	}
 	vblk__finish(r, res < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
+}
+
+/* Past the end of the image, or the backend's queue is full: IOERR. */
+static void vblk__submit(struct vblk_req *r)
+{
+	reqtrace__submit(r->id, &r->breq);
+	if (blk__submit(r->vb->backend, &r->breq))
+		vblk__finish(r, VIRTIO_BLK_S_IOERR);
 }
 
 /* Splits the chain: header from the out side, status = last in byte, data
@@ -195,16 +207,16 @@ static void vblk__range(struct vblk *vb, struct vblk_req *r, struct virtq_req *v
 		.offset = seg.sector * SECTOR, .len = (uint64_t)n * SECTOR,
 		.done = vblk__done, .opaque = r,
 	};
-	if (blk__submit(vb->backend, &r->breq))
-		vblk__finish(r, VIRTIO_BLK_S_IOERR);	/* past the end */
+	vblk__submit(r);
 }
 
-static void vblk__handle(struct vblk *vb, struct virtio_queue *q, struct virtq_req *vr)
+static void vblk__handle(struct vblk *vb, struct virtio_queue *q, struct virtq_req *vr,
+			 uint64_t doorbell_ns)
 {
 	struct vblk_req *r = calloc(1, sizeof(*r));
 	uint64_t sector = 0, bytes = 0;
 	unsigned int i;
-	int type, ret;
+	int type;
 
 	if (!r)
 		return;		/* the guest retries after a reset; nothing else to do */
@@ -212,6 +224,7 @@ static void vblk__handle(struct vblk *vb, struct virtio_queue *q, struct virtq_r
 	r->q = q;
 	r->head = vr->head;
 	r->start_ns = now_ns();
+	r->id = reqtrace__pickup(vb->dev, vr->head, doorbell_ns);
 	type = vblk__parse(r, vr, &sector);
 	for (i = 0; i < r->niov; i++)
 		bytes += r->iov[i].iov_len;
@@ -234,9 +247,7 @@ static void vblk__handle(struct vblk *vb, struct virtio_queue *q, struct virtq_r
 			.offset = sector * SECTOR, .iov = r->iov, .iovcnt = (int)r->niov,
 			.done = vblk__done, .opaque = r,
 		};
-		ret = blk__submit(vb->backend, &r->breq);
-		if (ret)
-			vblk__finish(r, VIRTIO_BLK_S_IOERR);	/* past the end, or the queue is full */
+		vblk__submit(r);
 		return;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
@@ -245,8 +256,7 @@ static void vblk__handle(struct vblk *vb, struct virtio_queue *q, struct virtq_r
 	case VIRTIO_BLK_T_FLUSH:
 		counter__inc(vb->flushes);
 		r->breq = (struct blk_req){ .op = BLK_FLUSH, .done = vblk__done, .opaque = r };
-		if (blk__submit(vb->backend, &r->breq))
-			vblk__finish(r, VIRTIO_BLK_S_IOERR);
+		vblk__submit(r);
 		return;
 	case VIRTIO_BLK_T_GET_ID: {
 		static const char id[VIRTIO_BLK_ID_BYTES] = "vioscope-vblk";
@@ -277,6 +287,7 @@ static void vblk__notify(struct virtio_pci *vp, unsigned int qi)
 	struct vblk *vb = vp->priv;
 	struct virtio_queue *q = &vp->queues[qi];
 	struct virtq_req *vr = malloc(sizeof(*vr));
+	uint64_t doorbell_ns = reqtrace__doorbell_ns();
 	int ret;
 
 	if (!vr)
@@ -296,7 +307,7 @@ static void vblk__notify(struct virtio_pci *vp, unsigned int qi)
 		if (ret == 0)
 			break;
 		if (ret > 0)
-			vblk__handle(vb, q, vr);
+			vblk__handle(vb, q, vr, doorbell_ns);
 	}
 	free(vr);
 }

@@ -127,6 +127,13 @@ struct vio_result {
 	struct vio_samples measured;	/* the kind's own path */
 	struct vio_samples raw;		/* the same ops under the raw loop, or count 0 */
 	struct vio_samples timer;	/* empty timed ops: rdtsc cost, subtracted by the VMM */
+	/* Disk, per I/O in completion order beside `measured`: the TSC at
+	 * submission and just before the doorbell write, and the device tag
+	 * (virtqueue head, AHCI slot) that the VMM's request probes carry too
+	 * (the stage breakdown). */
+	struct vio_samples submitted;
+	struct vio_samples doorbell;
+	struct vio_samples tags;
 	struct vio_disk disk;		/* kind VIO_DISK only */
 };
 

@@ -85,12 +85,16 @@ static void gahci_submit_prepare(unsigned int slot, uint8_t cmd, uint64_t lba, u
 	hdr[3] = 0;
 }
 
-void gahci_submit(unsigned int slot, uint8_t cmd, uint64_t lba, uint32_t count, void *buf,
-		  uint32_t bytes, int write)
+uint64_t gahci_submit(unsigned int slot, uint8_t cmd, uint64_t lba, uint32_t count, void *buf,
+		      uint32_t bytes, int write)
 {
+	uint64_t t;
+
 	gahci_submit_prepare(slot, cmd, lba, count, buf, bytes, write);
 	outstanding |= 1u << slot;
+	t = rdtsc();
 	w(PX_CI, 1u << slot);
+	return t;
 }
 
 int gahci_has_ncq(void)
@@ -99,10 +103,11 @@ int gahci_has_ncq(void)
 }
 
 /* READ/WRITE FPDMA QUEUED: count in FEATURES, the tag (= slot) in COUNT 7:3. */
-void gahci_submit_ncq(unsigned int slot, uint64_t lba, uint32_t count, void *buf,
-		      uint32_t bytes, int write)
+uint64_t gahci_submit_ncq(unsigned int slot, uint64_t lba, uint32_t count, void *buf,
+			  uint32_t bytes, int write)
 {
 	uint8_t *fis = tables + 256 * slot;
+	uint64_t t;
 
 	gahci_submit_prepare(slot, write ? 0x61 : 0x60, lba, 0, buf, bytes, write);
 	fis[3] = (uint8_t)count;
@@ -112,7 +117,9 @@ void gahci_submit_ncq(unsigned int slot, uint64_t lba, uint32_t count, void *buf
 	outstanding |= 1u << slot;
 	queued |= 1u << slot;
 	w(PX_SACT, 1u << slot);
+	t = rdtsc();
 	w(PX_CI, 1u << slot);
+	return t;
 }
 
 int gahci_reap(void)

@@ -4,13 +4,14 @@
 #include "hypervisor/guest/guest.h"
 
 int gahci_init(uint8_t vector);
-/* Issues an ATA command on a slot with one buffer (PRDT of one entry). */
-void gahci_submit(unsigned int slot, uint8_t cmd, uint64_t lba, uint32_t count, void *buf,
-		  uint32_t bytes, int write);
+/* Issues an ATA command on a slot with one buffer (PRDT of one entry);
+ * both submit calls return the TSC read just before the PxCI doorbell. */
+uint64_t gahci_submit(unsigned int slot, uint8_t cmd, uint64_t lba, uint32_t count, void *buf,
+		      uint32_t bytes, int write);
 /* NCQ (after gahci_capacity): READ/WRITE FPDMA QUEUED on a slot. */
 int gahci_has_ncq(void);
-void gahci_submit_ncq(unsigned int slot, uint64_t lba, uint32_t count, void *buf,
-		      uint32_t bytes, int write);
+uint64_t gahci_submit_ncq(unsigned int slot, uint64_t lba, uint32_t count, void *buf,
+			  uint32_t bytes, int write);
 /* A completed slot, or -1; reads PxIS/PxSACT/PxCI as a driver does. */
 int gahci_reap(void);
 int gahci_failed(unsigned int slot);

@@ -40,6 +40,7 @@ struct slot {
 	uint8_t status;
 	uint64_t block;
 	uint64_t t0;
+	uint64_t t_doorbell;
 	uint8_t *buf;
 };
 
@@ -85,10 +86,11 @@ static void submit(unsigned int s, uint32_t type, uint64_t block, uint32_t bs)
 	if (emul) {
 		sl->t0 = rdtsc();
 		if (use_ncq)
-			gahci_submit_ncq(s, sl->sector, bs / SECTOR, sl->buf, bs, type == T_OUT);
-		else
-			gahci_submit(s, type == T_OUT ? 0x35 : 0x25, sl->sector, bs / SECTOR, sl->buf,
-				     bs, type == T_OUT);	/* WRITE / READ DMA EXT */
+			sl->t_doorbell = gahci_submit_ncq(s, sl->sector, bs / SECTOR, sl->buf, bs,
+							  type == T_OUT);
+		else	/* WRITE / READ DMA EXT */
+			sl->t_doorbell = gahci_submit(s, type == T_OUT ? 0x35 : 0x25, sl->sector,
+						      bs / SECTOR, sl->buf, bs, type == T_OUT);
 		return;
 	}
 	vb.desc[d] = (struct vq_desc){ (uint64_t)sl, 16, VQ_F_NEXT, (uint16_t)(d + 1) };
@@ -96,7 +98,7 @@ static void submit(unsigned int s, uint32_t type, uint64_t block, uint32_t bs)
 		(uint16_t)(VQ_F_NEXT | (type == T_IN ? VQ_F_WRITE : 0)), (uint16_t)(d + 2) };
 	vb.desc[d + 2] = (struct vq_desc){ (uint64_t)&sl->status, 1, VQ_F_WRITE, 0 };
 	sl->t0 = rdtsc();
-	gvirtio_submit(&vb, d);
+	sl->t_doorbell = gvirtio_submit(&vb, d);
 }
 
 /* Waits for the next completion; returns its slot or -1 on a timeout. */
@@ -165,7 +167,7 @@ static uint64_t verify_pass(uint32_t bs, uint64_t nblocks)
 int disk_run(const char *args, const struct vio_boot_info *bi)
 {
 	uint64_t bs = 4096, depth = 1, ios = 1000, verify = 0, ncq = 1, blocks, issued = 0, done = 0;
-	uint64_t *lat, *timer, seq = 0;
+	uint64_t *lat, *timer, *sub, *bell, *tags, seq = 0;
 	int rw = VIO_RW_RANDREAD, dev = 0, ret;
 	unsigned int s, nfree, free_slots[MAX_DEPTH];
 
@@ -215,6 +217,10 @@ int disk_run(const char *args, const struct vio_boot_info *bi)
 	slots = guest_alloc(MAX_DEPTH * sizeof(*slots));
 	lat = guest_alloc(ios * sizeof(uint64_t));
 	timer = guest_alloc(1000 * sizeof(uint64_t));
+	/* For the stage breakdown only: left out when RAM is short. */
+	sub = guest_alloc(ios * sizeof(uint64_t));
+	bell = sub ? guest_alloc(ios * sizeof(uint64_t)) : 0;
+	tags = bell ? guest_alloc(ios * sizeof(uint64_t)) : 0;
 	for (s = 0; slots && s < depth; s++) {
 		slots[s].buf = guest_alloc(bs);
 		if (!slots[s].buf)
@@ -264,6 +270,11 @@ int disk_run(const char *args, const struct vio_boot_info *bi)
 			result.status = VIO_ERR_TIMEOUT;
 			break;
 		}
+		if (tags) {
+			sub[done] = slots[sl].t0;
+			bell[done] = slots[sl].t_doorbell;
+			tags[done] = emul ? (uint64_t)sl : 3 * (uint64_t)sl;	/* see submit() */
+		}
 		lat[done++] = rdtsc() - slots[sl].t0;
 		if (slots[sl].status != 0)
 			result.disk.errors++;
@@ -275,6 +286,11 @@ int disk_run(const char *args, const struct vio_boot_info *bi)
 	result.ops = done;
 	result.measured = (struct vio_samples){ (uint64_t)lat, done };
 	result.timer = (struct vio_samples){ (uint64_t)timer, 1000 };
+	if (tags) {
+		result.submitted = (struct vio_samples){ (uint64_t)sub, done };
+		result.doorbell = (struct vio_samples){ (uint64_t)bell, done };
+		result.tags = (struct vio_samples){ (uint64_t)tags, done };
+	}
 	result.disk.rw = (uint32_t)rw;
 	result.disk.block_size = (uint32_t)bs;
 	result.disk.iodepth = (uint32_t)depth;

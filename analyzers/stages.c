@@ -1,0 +1,390 @@
+/*
+ * The per-request stage breakdown (see stages.h). Joins, in order:
+ * VMM events by request id; io_uring completions to the request whose
+ * backend submission carried that user_data (the latest one before the
+ * CQE: the pointer is reused once a request is gone); the guest's I/Os to
+ * the VMM's requests of the same device and tag, in order (a tag is busy
+ * from submission to completion, so the two sequences pair one to one;
+ * requests outside the guest's measured window are left over).
+ */
+#include "analyzers/stages.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const stage_names[NR_STAGES] = {
+	"driver", "notify", "pickup", "submit", "io", "reap", "inject", "deliver",
+};
+
+const char *const stage_help[NR_STAGES] = {
+	"the guest takes the I/O -> its driver writes the doorbell",
+	"guest doorbell write -> VMM sees it (exit to user space, or ioeventfd + event loop)",
+	"doorbell -> the device model takes the request (queued behind earlier ones)",
+	"request taken -> handed to the block backend (parse, check, translate)",
+	"backend submit -> the kernel completes the I/O (io_uring CQE)",
+	"CQE posted -> the VMM's event loop takes the completion",
+	"completion taken -> status posted and interrupt sent",
+	"interrupt sent -> the guest sees the completion",
+};
+
+/* A guest I/O's pickup may precede its converted submission time by the
+ * clock anchors' error; anything further off belongs to another window. */
+#define JOIN_SLACK_NS	50000
+
+struct stages {
+	struct req_event *ev;
+	size_t nr, cap;
+};
+
+struct rq {
+	uint64_t req;
+	uint64_t t[REQ_NR_KINDS];	/* by enum req_kind; 0 = not seen */
+	uint64_t doorbell, breq;
+	uint64_t g_submit, g_doorbell, g_complete;	/* joined guest I/O, or 0 */
+	unsigned int dev;
+	uint32_t tag;
+};
+
+struct stages *stages__new(void)
+{
+	return calloc(1, sizeof(struct stages));
+}
+
+void stages__free(struct stages *s)
+{
+	if (s)
+		free(s->ev);
+	free(s);
+}
+
+int stages__add(struct stages *s, const struct req_event *e)
+{
+	if (e->kind == 0 || e->kind >= REQ_NR_KINDS)
+		return 0;
+	if (s->nr == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4096;
+		struct req_event *ev = realloc(s->ev, cap * sizeof(*ev));
+
+		if (!ev)
+			return -ENOMEM;
+		s->ev = ev;
+		s->cap = cap;
+	}
+	s->ev[s->nr++] = *e;
+	return 0;
+}
+
+uint64_t stages__events(const struct stages *s)
+{
+	return s->nr;
+}
+
+#define CMP(a, b) ((a) < (b) ? -1 : (a) > (b))
+
+static int by_req(const void *a, const void *b)
+{
+	const struct req_event *x = a, *y = b;
+
+	return x->req != y->req ? CMP(x->req, y->req) : CMP(x->ts, y->ts);
+}
+
+static int by_dev_tag_ts(const void *a, const void *b)
+{
+	const struct req_event *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return CMP(x->dev, y->dev);
+	return x->tag != y->tag ? CMP(x->tag, y->tag) : CMP(x->ts, y->ts);
+}
+
+static int rq_by_breq(const void *a, const void *b)
+{
+	const struct rq *x = *(struct rq *const *)a, *y = *(struct rq *const *)b;
+
+	return x->breq != y->breq ? CMP(x->breq, y->breq) : CMP(x->t[REQ_SUBMIT], y->t[REQ_SUBMIT]);
+}
+
+static int rq_by_dev_tag(const void *a, const void *b)
+{
+	const struct rq *x = *(struct rq *const *)a, *y = *(struct rq *const *)b;
+
+	if (x->dev != y->dev)
+		return CMP(x->dev, y->dev);
+	return x->tag != y->tag ? CMP(x->tag, y->tag) : CMP(x->t[REQ_PICKUP], y->t[REQ_PICKUP]);
+}
+
+static bool is_vmm(const struct req_event *e)
+{
+	return e->req && (e->kind == REQ_PICKUP || e->kind == REQ_SUBMIT ||
+			  e->kind == REQ_BACKEND_DONE || e->kind == REQ_DONE);
+}
+
+/* One struct rq per request id that has a pickup (else its device is unknown). */
+static struct rq *build_requests(const struct stages *s, size_t *nr)
+{
+	struct req_event *v;
+	struct rq *rqs, *cur = NULL;
+	size_t i, n = 0, k = 0;
+
+	for (i = 0; i < s->nr; i++)
+		n += is_vmm(&s->ev[i]);
+	v = malloc((n ? n : 1) * sizeof(*v));
+	rqs = calloc(n ? n : 1, sizeof(*rqs));
+	if (!v || !rqs) {
+		free(v);
+		free(rqs);
+		return NULL;
+	}
+	for (i = 0; i < s->nr; i++)
+		if (is_vmm(&s->ev[i]))
+			v[k++] = s->ev[i];
+	qsort(v, n, sizeof(*v), by_req);
+	k = 0;
+	for (i = 0; i < n; i++) {
+		const struct req_event *e = &v[i];
+
+		if (!cur || cur->req != e->req) {
+			cur = &rqs[k++];
+			cur->req = e->req;
+		}
+		if (cur->t[e->kind])
+			continue;	/* a repeat: the first one counts */
+		cur->t[e->kind] = e->ts;
+		if (e->kind == REQ_PICKUP) {
+			cur->dev = e->dev;
+			cur->tag = e->tag;
+			cur->doorbell = e->arg;
+		} else if (e->kind == REQ_SUBMIT) {
+			cur->breq = e->arg;
+		}
+	}
+	free(v);
+	/* Requests seen only after their pickup (attached late) are dropped. */
+	for (i = n = 0; i < k; i++)
+		if (rqs[i].t[REQ_PICKUP])
+			rqs[n++] = rqs[i];
+	*nr = n;
+	return rqs;
+}
+
+/* Each io_uring CQE goes to the latest submission of its user_data before it. */
+static int join_uring(const struct stages *s, struct rq *rqs, size_t nr)
+{
+	struct rq **by = malloc((nr ? nr : 1) * sizeof(*by));
+	size_t i, n = 0;
+
+	if (!by)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++)
+		if (rqs[i].t[REQ_SUBMIT])
+			by[n++] = &rqs[i];
+	qsort(by, n, sizeof(*by), rq_by_breq);
+	for (i = 0; i < s->nr; i++) {
+		const struct req_event *e = &s->ev[i];
+		size_t lo = 0, hi = n;
+		struct rq *r;
+
+		if (e->kind != REQ_URING_DONE)
+			continue;
+		/* First entry past (user_data, ts); the one before is the candidate. */
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (by[mid]->breq < e->arg ||
+			    (by[mid]->breq == e->arg && by[mid]->t[REQ_SUBMIT] <= e->ts))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (!lo)
+			continue;
+		r = by[lo - 1];
+		if (r->breq != e->arg || r->t[REQ_URING_DONE] ||
+		    (r->t[REQ_BACKEND_DONE] && e->ts > r->t[REQ_BACKEND_DONE]))
+			continue;
+		r->t[REQ_URING_DONE] = e->ts;
+	}
+	free(by);
+	return 0;
+}
+
+/* Pairs guest I/Os with requests of the same device and tag, in order. */
+static int join_guest(const struct stages *s, struct rq *rqs, size_t nr)
+{
+	struct req_event *g;
+	struct rq **by;
+	size_t i, ng = 0, gi = 0, ri = 0;
+
+	for (i = 0; i < s->nr; i++)
+		ng += s->ev[i].kind == REQ_GUEST;
+	g = malloc((ng ? ng : 1) * sizeof(*g));
+	by = malloc((nr ? nr : 1) * sizeof(*by));
+	if (!g || !by) {
+		free(g);
+		free(by);
+		return -ENOMEM;
+	}
+	for (i = ng = 0; i < s->nr; i++)
+		if (s->ev[i].kind == REQ_GUEST)
+			g[ng++] = s->ev[i];
+	for (i = 0; i < nr; i++)
+		by[i] = &rqs[i];
+	qsort(g, ng, sizeof(*g), by_dev_tag_ts);
+	qsort(by, nr, sizeof(*by), rq_by_dev_tag);
+	while (gi < ng && ri < nr) {
+		const struct req_event *e = &g[gi];
+		struct rq *r = by[ri];
+		int c = r->dev != e->dev ? CMP(r->dev, e->dev) : CMP(r->tag, e->tag);
+
+		if (c < 0 || (c == 0 && r->t[REQ_PICKUP] + JOIN_SLACK_NS < e->req)) {
+			ri++;	/* a request the guest did not time (outside its window) */
+		} else if (c > 0 || r->t[REQ_PICKUP] > e->arg + JOIN_SLACK_NS) {
+			gi++;	/* a guest I/O whose request was not seen */
+		} else {
+			r->g_submit = e->ts;
+			r->g_doorbell = e->req;
+			r->g_complete = e->arg;
+			gi++;
+			ri++;
+		}
+	}
+	free(g);
+	free(by);
+	return 0;
+}
+
+static double diff(uint64_t later, uint64_t earlier)
+{
+	return (double)(int64_t)(later - earlier);
+}
+
+/* The stage times of one request; false when it does not go in. */
+static bool stage_values(const struct rq *r, bool guest_view, double v[NR_STAGES], double *total)
+{
+	uint64_t io_end = r->t[REQ_URING_DONE] ? r->t[REQ_URING_DONE] : r->t[REQ_BACKEND_DONE];
+
+	if (!r->t[REQ_SUBMIT] || !r->t[REQ_BACKEND_DONE] || !r->t[REQ_DONE])
+		return false;
+	if (guest_view && !r->g_submit)
+		return false;
+	v[STAGE_DRIVER] = guest_view ? diff(r->g_doorbell, r->g_submit) : 0;
+	v[STAGE_NOTIFY] = guest_view ? diff(r->doorbell, r->g_doorbell) : 0;
+	v[STAGE_PICKUP] = diff(r->t[REQ_PICKUP], r->doorbell);
+	v[STAGE_SUBMIT] = diff(r->t[REQ_SUBMIT], r->t[REQ_PICKUP]);
+	v[STAGE_IO] = diff(io_end, r->t[REQ_SUBMIT]);
+	v[STAGE_REAP] = diff(r->t[REQ_BACKEND_DONE], io_end);
+	v[STAGE_INJECT] = diff(r->t[REQ_DONE], r->t[REQ_BACKEND_DONE]);
+	v[STAGE_DELIVER] = guest_view ? diff(r->g_complete, r->t[REQ_DONE]) : 0;
+	*total = guest_view ? diff(r->g_complete, r->g_submit) : diff(r->t[REQ_DONE], r->doorbell);
+	return true;
+}
+
+static int summarize_device(struct stage_device *d, const struct rq *rqs, size_t nr)
+{
+	double *v[NR_STAGES], *tot, x[NR_STAGES];
+	size_t i, n = 0;
+	int st, ret = 0;
+
+	tot = malloc((nr ? nr : 1) * sizeof(double));
+	for (st = 0; st < NR_STAGES; st++)
+		v[st] = malloc((nr ? nr : 1) * sizeof(double));
+	for (i = 0; i < nr; i++) {
+		const struct rq *r = &rqs[i];
+		bool neg = false;
+
+		if (r->dev != d->dev)
+			continue;
+		d->requests++;
+		if (r->g_submit)
+			d->matched++;
+		if (r->t[REQ_DONE] && !r->t[REQ_SUBMIT] && !r->t[REQ_BACKEND_DONE])
+			d->no_backend++;
+		else if (!r->t[REQ_SUBMIT] || !r->t[REQ_BACKEND_DONE] || !r->t[REQ_DONE])
+			d->partial++;
+		else
+			d->complete++;
+		if (!tot || !stage_values(r, d->guest_view, x, &tot[n]))
+			continue;
+		if (!r->t[REQ_URING_DONE])
+			d->uring_missing++;
+		for (st = 0; st < NR_STAGES; st++) {
+			if (v[st])
+				v[st][n] = x[st];
+			neg |= x[st] < 0;
+		}
+		d->negative += neg;
+		n++;
+	}
+	d->n = n;
+	for (st = 0; st < NR_STAGES; st++) {
+		if (!v[st] || !tot)
+			ret = -ENOMEM;
+		else if (n && (d->guest_view || (st != STAGE_DRIVER && st != STAGE_NOTIFY &&
+						 st != STAGE_DELIVER)))
+			stats__summarize(v[st], n, &d->stage[st]);
+		free(v[st]);
+	}
+	if (tot && n)
+		stats__summarize(tot, n, &d->total);
+	free(tot);
+	return ret;
+}
+
+int stages__finish(struct stages *s, struct stage_device **out)
+{
+	struct stage_device *devs = NULL;
+	struct rq *rqs;
+	size_t nr = 0, i;
+	int ndev = 0, j, ret;
+
+	*out = NULL;
+	rqs = build_requests(s, &nr);
+	if (!rqs)
+		return -ENOMEM;
+	ret = join_uring(s, rqs, nr);
+	if (!ret)
+		ret = join_guest(s, rqs, nr);
+	if (ret)
+		goto done;
+	devs = calloc(REQ_MAX_DEVS, sizeof(*devs));
+	if (!devs) {
+		ret = -ENOMEM;
+		goto done;
+	}
+	/* Devices in first-seen order of their numbers, each once. */
+	for (i = 0; i < nr + s->nr; i++) {
+		unsigned int dev;
+		bool guest = false;
+
+		if (i < nr) {
+			dev = rqs[i].dev;
+		} else if (s->ev[i - nr].kind == REQ_GUEST) {
+			dev = s->ev[i - nr].dev;
+			guest = true;
+		} else {
+			continue;
+		}
+		for (j = 0; j < ndev && devs[j].dev != dev; j++)
+			;
+		if (j == ndev) {
+			if (ndev == REQ_MAX_DEVS)
+				continue;
+			devs[ndev++].dev = dev;
+		}
+		if (guest) {
+			devs[j].guest_ios++;
+			devs[j].guest_view = true;
+		}
+	}
+	for (j = 0; j < ndev && !ret; j++)
+		ret = summarize_device(&devs[j], rqs, nr);
+done:
+	free(rqs);
+	if (ret) {
+		free(devs);
+		return ret;
+	}
+	*out = devs;
+	return ndev;
+}

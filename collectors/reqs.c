@@ -1,0 +1,235 @@
+/*
+ * The request collector (see reqs.h). Run-time choices, each reported:
+ * the ring buffer when the kernel has one (5.8+), else a perf buffer per
+ * CPU; the io_uring completion tracepoint when the kernel has it.
+ */
+#include "collectors/reqs.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collectors/kvm_exits_backend.h"
+#include "reqs.skel.h"
+
+#define URING_TP "/sys/kernel/tracing/events/io_uring/io_uring_complete"
+
+struct req_collector {
+	struct reqs_bpf *skel;
+	struct ring_buffer *rb;
+	struct perf_buffer *pb;
+	req_event_fn fn;
+	void *ctx;
+	int polled;
+	uint64_t lost;		/* perf buffer: samples the kernel could not write */
+	char uring[96];
+};
+
+static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int on_ring(void *ctx, void *data, size_t size)
+{
+	struct req_collector *c = ctx;
+
+	if (size >= sizeof(struct req_event)) {
+		c->fn(c->ctx, data);
+		c->polled++;
+	}
+	return 0;
+}
+
+static void on_perf(void *ctx, int cpu, void *data, __u32 size)
+{
+	(void)cpu;
+	on_ring(ctx, data, size);
+}
+
+static void on_lost(void *ctx, int cpu, __u64 n)
+{
+	(void)cpu;
+	((struct req_collector *)ctx)->lost += n;
+}
+
+static const char *const usdt_names[] = {
+	"req_pickup", "req_submit", "req_backend_done", "req_done", "req_guest",
+};
+
+static int attach(struct req_collector *c, const struct req_collector_opts *o, char *why,
+		  size_t why_len)
+{
+	struct bpf_link **links[] = {
+		&c->skel->links.req_pickup, &c->skel->links.req_submit,
+		&c->skel->links.req_backend_done, &c->skel->links.req_done,
+		&c->skel->links.req_guest,
+	};
+	struct bpf_program *progs[] = {
+		c->skel->progs.req_pickup, c->skel->progs.req_submit,
+		c->skel->progs.req_backend_done, c->skel->progs.req_done,
+		c->skel->progs.req_guest,
+	};
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		*links[i] = bpf_program__attach_usdt(progs[i], o->pid, o->binary, "vioscope",
+						     usdt_names[i], NULL);
+		if (!*links[i]) {
+			ret = -errno;
+			snprintf(why, why_len, "cannot attach to vioscope:%s in %s: %s%s",
+				 usdt_names[i], o->binary, strerror(-ret),
+				 ret == -ENOENT ? " (not a vioscope-vmm with request probes)" : "");
+			return ret;
+		}
+	}
+	if (c->skel->links.uring_complete == NULL &&
+	    bpf_program__autoload(c->skel->progs.uring_complete)) {
+		c->skel->links.uring_complete = bpf_program__attach(c->skel->progs.uring_complete);
+		if (!c->skel->links.uring_complete)
+			snprintf(c->uring, sizeof(c->uring), "unavailable: cannot attach (%s)",
+				 strerror(errno));
+	}
+	return 0;
+}
+
+int req_collector__open(struct req_collector **out, const struct req_collector_opts *o,
+			req_event_fn fn, void *ctx, char *why, size_t why_len)
+{
+	struct req_collector *c;
+	bool ring;
+	int ret;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(why, why_len, "no kernel BTF (/sys/kernel/btf/vmlinux): CO-RE cannot relocate");
+		return -ENOENT;
+	}
+	ret = kx__need_tracefs(why, why_len);
+	if (ret)
+		return ret;
+	libbpf_set_print(getenv("VIOSCOPE_BPF_DEBUG") ? NULL : silent);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fn = fn;
+	c->ctx = ctx;
+	c->skel = reqs_bpf__open();
+	if (!c->skel) {
+		ret = -errno;
+		snprintf(why, why_len, "cannot open the BPF object: %s", strerror(-ret));
+		goto fail;
+	}
+	ring = !o->perf_buffer && libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
+	if (!ring) {
+		/* One buffer per CPU, sized by perf_buffer__new below. */
+		bpf_map__set_type(c->skel->maps.events, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+		bpf_map__set_key_size(c->skel->maps.events, sizeof(__u32));
+		bpf_map__set_value_size(c->skel->maps.events, sizeof(__u32));
+		bpf_map__set_max_entries(c->skel->maps.events, 0);
+	}
+	c->skel->rodata->use_ringbuf = ring;
+	c->skel->rodata->targ_tgid = (__u32)o->pid;
+	if (access(URING_TP, F_OK)) {
+		bpf_program__set_autoload(c->skel->progs.uring_complete, false);
+		snprintf(c->uring, sizeof(c->uring), "unavailable: no io_uring_complete tracepoint");
+	} else {
+		snprintf(c->uring, sizeof(c->uring), "io_uring:io_uring_complete");
+	}
+	ret = reqs_bpf__load(c->skel);
+	if (ret) {
+		snprintf(why, why_len, "cannot load the BPF programs: %s%s", strerror(-ret),
+			 ret == -EPERM ? " (needs root or CAP_BPF + CAP_PERFMON)" : "");
+		goto fail;
+	}
+	ret = attach(c, o, why, why_len);
+	if (ret)
+		goto fail;
+	if (ring)
+		c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_ring, c, NULL);
+	else
+		c->pb = perf_buffer__new(bpf_map__fd(c->skel->maps.events), 256, on_perf, on_lost,
+					 c, NULL);
+	if (!c->rb && !c->pb) {
+		ret = -errno;
+		snprintf(why, why_len, "cannot map the %s: %s", ring ? "ring buffer" : "perf buffer",
+			 strerror(-ret));
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	reqs_bpf__destroy(c->skel);
+	free(c);
+	return ret;
+}
+
+int req_collector__poll(struct req_collector *c)
+{
+	c->polled = 0;
+	if (c->rb)
+		ring_buffer__consume(c->rb);
+	else
+		perf_buffer__consume(c->pb);
+	return c->polled;
+}
+
+const char *req_collector__transport(const struct req_collector *c)
+{
+	return c->rb ? "ring buffer" : "perf buffer";
+}
+
+const char *req_collector__uring(const struct req_collector *c)
+{
+	return c->uring;
+}
+
+void req_collector__counters(const struct req_collector *c, uint64_t *events, uint64_t *drops)
+{
+	int ncpus = libbpf_num_possible_cpus(), cpu;
+	int fd = bpf_map__fd(c->skel->maps.counters);
+	__u32 i;
+
+	*events = 0;
+	*drops = c->lost;
+	if (ncpus <= 0 || ncpus > 4096)
+		return;
+	for (i = 0; i < REQ_C_NR; i++) {
+		__u64 percpu[ncpus];
+
+		if (bpf_map_lookup_elem(fd, &i, percpu))
+			continue;
+		for (cpu = 0; cpu < ncpus; cpu++)
+			*(i == REQ_C_EVENTS ? events : drops) += percpu[cpu];
+	}
+}
+
+void req_collector__dev_name(const struct req_collector *c, unsigned int dev, char *buf,
+			     size_t len)
+{
+	struct req_dev_name n = { { 0 } };
+	__u32 key = dev;
+
+	if (dev >= REQ_MAX_DEVS ||
+	    bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.dev_names), &key, &n))
+		n.name[0] = 0;
+	n.name[sizeof(n.name) - 1] = 0;
+	snprintf(buf, len, "%s", n.name);
+}
+
+void req_collector__close(struct req_collector *c)
+{
+	if (!c)
+		return;
+	ring_buffer__free(c->rb);
+	perf_buffer__free(c->pb);
+	reqs_bpf__destroy(c->skel);
+	free(c);
+}
