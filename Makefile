@@ -126,6 +126,7 @@ TEST_OBJS := \
 	tests/hypervisor/devices/test_ahci.o \
 	tests/hypervisor/devices/test_i8042.o \
 	tests/analyzers/test_hist.o \
+	tests/analyzers/test_stages.o \
 	tests/collectors/test_exit_reasons.o \
 	tests/collectors/test_attribute.o \
 	tests/collectors/test_perf_event.o \

@@ -259,18 +259,31 @@ static double diff(uint64_t later, uint64_t earlier)
 	return (double)(int64_t)(later - earlier);
 }
 
-/* The stage times of one request; false when it does not go in. */
-static bool stage_values(const struct rq *r, bool guest_view, double v[NR_STAGES], double *total)
+/*
+ * The stage times of one request; false when it does not go in.
+ * A virtqueue request can be taken before its own doorbell: the VMM,
+ * still busy with an earlier kick, finds it in the ring (the guest has
+ * published it, then writes the doorbell). Its driver stage then ends at
+ * the pickup and notify and pickup are zero: it needed no doorbell.
+ */
+static bool stage_values(const struct rq *r, bool guest_view, double v[NR_STAGES], double *total,
+			 bool *early)
 {
 	uint64_t io_end = r->t[REQ_URING_DONE] ? r->t[REQ_URING_DONE] : r->t[REQ_BACKEND_DONE];
+	uint64_t pickup = r->t[REQ_PICKUP], vmm_bell = r->doorbell, bell = r->g_doorbell;
 
 	if (!r->t[REQ_SUBMIT] || !r->t[REQ_BACKEND_DONE] || !r->t[REQ_DONE])
 		return false;
 	if (guest_view && !r->g_submit)
 		return false;
-	v[STAGE_DRIVER] = guest_view ? diff(r->g_doorbell, r->g_submit) : 0;
-	v[STAGE_NOTIFY] = guest_view ? diff(r->doorbell, r->g_doorbell) : 0;
-	v[STAGE_PICKUP] = diff(r->t[REQ_PICKUP], r->doorbell);
+	*early = guest_view && pickup < bell;
+	if (*early)
+		bell = pickup;
+	if (guest_view && vmm_bell < bell)
+		vmm_bell = bell;	/* that kick's handling began before this doorbell */
+	v[STAGE_DRIVER] = guest_view ? diff(bell, r->g_submit) : 0;
+	v[STAGE_NOTIFY] = guest_view ? diff(vmm_bell, bell) : 0;
+	v[STAGE_PICKUP] = diff(pickup, vmm_bell);
 	v[STAGE_SUBMIT] = diff(r->t[REQ_SUBMIT], r->t[REQ_PICKUP]);
 	v[STAGE_IO] = diff(io_end, r->t[REQ_SUBMIT]);
 	v[STAGE_REAP] = diff(r->t[REQ_BACKEND_DONE], io_end);
@@ -285,6 +298,7 @@ static int summarize_device(struct stage_device *d, const struct rq *rqs, size_t
 	double *v[NR_STAGES], *tot, x[NR_STAGES];
 	size_t i, n = 0;
 	int st, ret = 0;
+	bool early;
 
 	tot = malloc((nr ? nr : 1) * sizeof(double));
 	for (st = 0; st < NR_STAGES; st++)
@@ -304,8 +318,9 @@ static int summarize_device(struct stage_device *d, const struct rq *rqs, size_t
 			d->partial++;
 		else
 			d->complete++;
-		if (!tot || !stage_values(r, d->guest_view, x, &tot[n]))
+		if (!tot || !stage_values(r, d->guest_view, x, &tot[n], &early))
 			continue;
+		d->early += early;
 		if (!r->t[REQ_URING_DONE])
 			d->uring_missing++;
 		for (st = 0; st < NR_STAGES; st++) {

@@ -41,6 +41,7 @@ struct stage_device {
 	uint64_t guest_ios;	/* the guest's own records of its I/Os */
 	uint64_t matched;	/* guest I/Os joined to a VMM request */
 	uint64_t negative;	/* joined requests with a stage below zero (clock error) */
+	uint64_t early;		/* taken before the guest wrote its doorbell (virtqueue) */
 	bool guest_view;	/* stages include driver/notify/deliver; totals are
 				   guest latency */
 	size_t n;		/* requests in the breakdown */

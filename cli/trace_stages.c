@@ -94,13 +94,18 @@ static void report_json(struct trace_stages *t, FILE *out, const struct stage_de
 {
 	cJSON *root = cJSON_CreateObject(), *arr;
 	char name[REQ_DEV_NAME_LEN], *text;
+	uint64_t runs, ns;
 	int i, st;
 
+	req_collector__cost(t->c, &runs, &ns);
 	cJSON_AddStringToObject(root, "type", "stages");
 	cJSON_AddStringToObject(root, "transport", req_collector__transport(t->c));
 	cJSON_AddStringToObject(root, "backend_completion", req_collector__uring(t->c));
 	cJSON_AddNumberToObject(root, "events", (double)events);
 	cJSON_AddNumberToObject(root, "drops", (double)drops);
+	arr = cJSON_AddObjectToObject(root, "probe_cost");
+	cJSON_AddNumberToObject(arr, "runs", (double)runs);
+	cJSON_AddNumberToObject(arr, "total_ns", (double)ns);
 	arr = cJSON_AddArrayToObject(root, "devices");
 	for (i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject(), *sa;
@@ -117,6 +122,7 @@ static void report_json(struct trace_stages *t, FILE *out, const struct stage_de
 		cJSON_AddNumberToObject(o, "no_backend", (double)d[i].no_backend);
 		cJSON_AddNumberToObject(o, "uring_missing", (double)d[i].uring_missing);
 		cJSON_AddNumberToObject(o, "negative", (double)d[i].negative);
+		cJSON_AddNumberToObject(o, "before_doorbell", (double)d[i].early);
 		sa = cJSON_AddArrayToObject(o, "stages");
 		for (st = 0; st < NR_STAGES; st++) {
 			cJSON *s;
@@ -143,11 +149,16 @@ static void report_text(struct trace_stages *t, FILE *out, const struct stage_de
 			uint64_t events, uint64_t drops)
 {
 	char name[REQ_DEV_NAME_LEN];
+	uint64_t runs, ns;
 	int i, st;
 
+	req_collector__cost(t->c, &runs, &ns);
 	fprintf(out, "request stages: %llu events through the %s, %llu dropped; backend "
 		"completion: %s\n", (unsigned long long)events, req_collector__transport(t->c),
 		(unsigned long long)drops, req_collector__uring(t->c));
+	if (runs)
+		fprintf(out, "probe cost: %llu BPF runs, %.0f ns each (the uprobe traps come on top)\n",
+			(unsigned long long)runs, (double)ns / (double)runs);
 	for (i = 0; i < n; i++) {
 		const struct stage_device *x = &d[i];
 
@@ -157,9 +168,13 @@ static void report_text(struct trace_stages *t, FILE *out, const struct stage_de
 		if (x->guest_view)
 			fprintf(out, " (joined to %llu of the guest's %llu timed I/Os)",
 				(unsigned long long)x->matched, (unsigned long long)x->guest_ios);
-		fprintf(out, "; %llu partial, %llu without backend I/O, %llu with a stage < 0\n",
+		fprintf(out, "; %llu partial, %llu without backend I/O, %llu with a stage < 0",
 			(unsigned long long)x->partial, (unsigned long long)x->no_backend,
 			(unsigned long long)x->negative);
+		if (x->early)
+			fprintf(out, ", %llu taken before their own doorbell",
+				(unsigned long long)x->early);
+		fputc('\n', out);
 		if (!x->n)
 			continue;
 		fprintf(out, "  %-8s %9s %9s %9s %6s  %s\n", "stage", "mean us", "p50 us", "p99 us",

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "reqs.skel.h"
 
 #define URING_TP "/sys/kernel/tracing/events/io_uring/io_uring_complete"
+#define PERF_PAGES	256	/* per CPU: 1 MiB, 26,000 events */
 
 struct req_collector {
 	struct reqs_bpf *skel;
@@ -25,6 +27,7 @@ struct req_collector {
 	req_event_fn fn;
 	void *ctx;
 	int polled;
+	int stats_fd;		/* BPF run-time stats stay on while it is open */
 	uint64_t lost;		/* perf buffer: samples the kernel could not write */
 	char uring[96];
 };
@@ -48,16 +51,42 @@ static int on_ring(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static void on_perf(void *ctx, int cpu, void *data, __u32 size)
+/* A raw perf record: a sample (u32 size, then the event) or a loss count. */
+static enum bpf_perf_event_ret on_perf(void *ctx, int cpu, struct perf_event_header *h)
 {
+	struct req_collector *c = ctx;
+
 	(void)cpu;
-	on_ring(ctx, data, size);
+	if (h->type == PERF_RECORD_SAMPLE) {
+		struct { struct perf_event_header h; __u32 size; char data[]; } *s = (void *)h;
+
+		on_ring(c, s->data, s->size);
+	} else if (h->type == PERF_RECORD_LOST) {
+		struct { struct perf_event_header h; __u64 id, lost; } *l = (void *)h;
+
+		c->lost += l->lost;
+	}
+	return LIBBPF_PERF_EVENT_CONT;
 }
 
-static void on_lost(void *ctx, int cpu, __u64 n)
+/*
+ * One perf buffer per CPU. libbpf's default wakes the reader on every
+ * sample, which costs the probe a wake-up each time; the reader drains on
+ * a timer anyway, so only a nearly full buffer wakes it.
+ */
+static struct perf_buffer *perf_buffer_open(struct req_collector *c, int map_fd)
 {
-	(void)cpu;
-	((struct req_collector *)ctx)->lost += n;
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_BPF_OUTPUT,
+		.sample_type = PERF_SAMPLE_RAW,
+		.sample_period = 1,
+		.watermark = 1,
+		.wakeup_watermark = PERF_PAGES * 4096 / 2,
+		.size = sizeof(attr),
+	};
+
+	return perf_buffer__new_raw(map_fd, PERF_PAGES, &attr, on_perf, c, NULL);
 }
 
 static const char *const usdt_names[] = {
@@ -121,6 +150,7 @@ int req_collector__open(struct req_collector **out, const struct req_collector_o
 		return -ENOMEM;
 	c->fn = fn;
 	c->ctx = ctx;
+	c->stats_fd = -1;
 	c->skel = reqs_bpf__open();
 	if (!c->skel) {
 		ret = -errno;
@@ -155,14 +185,14 @@ int req_collector__open(struct req_collector **out, const struct req_collector_o
 	if (ring)
 		c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_ring, c, NULL);
 	else
-		c->pb = perf_buffer__new(bpf_map__fd(c->skel->maps.events), 256, on_perf, on_lost,
-					 c, NULL);
+		c->pb = perf_buffer_open(c, bpf_map__fd(c->skel->maps.events));
 	if (!c->rb && !c->pb) {
 		ret = -errno;
 		snprintf(why, why_len, "cannot map the %s: %s", ring ? "ring buffer" : "perf buffer",
 			 strerror(-ret));
 		goto fail;
 	}
+	c->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	*out = c;
 	return 0;
 fail:
@@ -211,6 +241,25 @@ void req_collector__counters(const struct req_collector *c, uint64_t *events, ui
 	}
 }
 
+void req_collector__cost(const struct req_collector *c, uint64_t *runs, uint64_t *ns)
+{
+	struct bpf_program *prog;
+
+	*runs = *ns = 0;
+	if (c->stats_fd < 0)
+		return;
+	bpf_object__for_each_program(prog, c->skel->obj) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+
+		if (bpf_program__fd(prog) >= 0 &&
+		    !bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len)) {
+			*runs += info.run_cnt;
+			*ns += info.run_time_ns;
+		}
+	}
+}
+
 void req_collector__dev_name(const struct req_collector *c, unsigned int dev, char *buf,
 			     size_t len)
 {
@@ -231,5 +280,7 @@ void req_collector__close(struct req_collector *c)
 	ring_buffer__free(c->rb);
 	perf_buffer__free(c->pb);
 	reqs_bpf__destroy(c->skel);
+	if (c->stats_fd >= 0)
+		close(c->stats_fd);
 	free(c);
 }

@@ -35,6 +35,9 @@ const char *req_collector__transport(const struct req_collector *c);
 /* How the backend's kernel completion is seen, or why it is not. */
 const char *req_collector__uring(const struct req_collector *c);
 void req_collector__counters(const struct req_collector *c, uint64_t *events, uint64_t *drops);
+/* The programs' own run time so far (kernel BPF statistics); 0 when the
+ * kernel keeps none. Uprobe traps themselves are not in it. */
+void req_collector__cost(const struct req_collector *c, uint64_t *runs, uint64_t *ns);
 /* The VMM's name for device dev (from its first pickup), or "". */
 void req_collector__dev_name(const struct req_collector *c, unsigned int dev, char *buf,
 			     size_t len);

@@ -145,11 +145,12 @@ static void emit_guest_requests(struct kvm *kvm, const struct guest_result *gr)
 		uint64_t sub = guest_tsc_to_ns(gr, gr->submitted[i]);
 		uint64_t bell = guest_tsc_to_ns(gr, gr->doorbell[i]);
 		uint64_t done = guest_tsc_to_ns(gr, gr->submitted[i] + gr->measured[i]);
-		uint64_t tag = gr->tags[i];
+		uint64_t tag = gr->tags[i], id = dev->id;
 
-		/* In a register: libbpf before 1.3 cannot read an indexed operand. */
-		__asm__("" : "+r"(tag));
-		DTRACE_PROBE5(vioscope, req_guest, dev->id, tag, sub, bell, done);
+		/* In registers: libbpf before 1.3 cannot read an indexed operand,
+		 * and a memory one costs the program a read. */
+		__asm__("" : "+r"(tag), "+r"(id));
+		DTRACE_PROBE5(vioscope, req_guest, id, tag, sub, bell, done);
 	}
 }
 

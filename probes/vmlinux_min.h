@@ -19,18 +19,34 @@ typedef __u8 u8;
 typedef __u16 u16;
 typedef __u32 u32;
 typedef __u64 u64;
+typedef __u16 __be16;
+typedef __u32 __be32;
+typedef __u32 __wsum;
 typedef _Bool bool;
 enum { false = 0, true = 1 };
 
+/* uapi/linux/bpf.h values the probes use */
 enum bpf_map_type {
 	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_ARRAY = 2,
+	BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4,
+	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPF_MAP_TYPE_RINGBUF = 27,
 };
 
 enum {
 	BPF_ANY = 0,
 	BPF_NOEXIST = 1,
 	BPF_EXIST = 2,
+};
+
+#define BPF_F_CURRENT_CPU	0xffffffffULL
+#define BPF_RB_NO_WAKEUP	1
+
+/* x86-64 registers at a uprobe (USDT arguments) */
+struct pt_regs {
+	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8;
+	unsigned long ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
 };
 
 #pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)
@@ -86,6 +102,17 @@ struct trace_event_raw_kvm_mmio {
 struct trace_event_raw_kvm_fpu {
 	struct trace_entry ent;
 	u32 load;
+};
+
+struct trace_event_raw_io_uring_complete {
+	struct trace_entry ent;
+	void *ctx;
+	void *req;
+	u64 user_data;
+	int res;
+	unsigned int cflags;
+	u64 extra1;
+	u64 extra2;
 };
 
 #pragma clang attribute pop

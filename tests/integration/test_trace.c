@@ -127,6 +127,119 @@ Test(trace, tracefs_counts_match_the_vmm_and_devices_are_named, .timeout = 120)
 	check_backend("tracefs");
 }
 
+/* The per_op mean (ns) of the VMM's record for a disk model. */
+static double vmm_mean(const cJSON *v, const char *device)
+{
+	const cJSON *r;
+
+	cJSON_ArrayForEach(r, cJSON_GetObjectItem(v, "results"))
+		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(r, "device")) ?: "", device))
+			return test_json_num(r, "per_op.ns.mean");
+	return NAN;
+}
+
+/*
+ * Both disks at QD4 under --stages: every guest I/O joins its request,
+ * all eight stages are there, and they add up to the latency the guest
+ * measured itself (the VMM's record, timer cost taken off) within 10%.
+ */
+static void check_stages(const char *buffer, const char *transport)
+{
+	char dir[] = "/tmp/vioscope-stages-XXXXXX", tfile[64], vfile[64], emul[96], pv[96];
+	static const char *const devs[][3] = {
+		{ "ahci0", "emul", "ahci" }, { "virtio-blk0", "pv", "virtio-blk" },
+	};
+	char *out, *err, *text, *last;
+	cJSON *t, *v;
+	unsigned int i;
+	int rc;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(tfile, sizeof(tfile), "%s/trace.json", dir);
+	snprintf(vfile, sizeof(vfile), "%s/vmm.json", dir);
+	snprintf(emul, sizeof(emul), "emul:%s/a.img,size=8M", dir);
+	snprintf(pv, sizeof(pv), "pv:%s/b.img,size=8M", dir);
+	rc = test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--json", "--stages",
+				 "--buffer", (char *)buffer, "-o", tfile, "--",
+				 (char *)test_bin("vioscope-vmm"), "--quiet", "--disk", emul,
+				 "--disk", pv, "--workload",
+				 "disk dev=emul rw=randread iodepth=4 ios=400 verify=1; "
+				 "disk dev=pv rw=randread iodepth=4 ios=400 verify=1",
+				 "--json", vfile, NULL }, &out, &err);
+	cr_assert_eq(rc, 0, "%s", err);
+	text = file__read_text(tfile);
+	cr_assert_not_null(text);
+	last = text;
+	for (char *p = text; (p = strstr(p, "\n{")); p++)
+		last = p + 1;
+	t = cJSON_Parse(last);
+	v = test_read_json(vfile);
+	cr_assert_not_null(t, "%s", text);
+	cr_assert_not_null(v);
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(t, "type")), "stages");
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(t, "transport")), transport);
+	cr_assert_eq(test_json_num(t, "drops"), 0);
+	for (i = 0; i < 2; i++) {
+		const cJSON *d = find(cJSON_GetObjectItem(t, "devices"), "device", devs[i][0], NULL,
+				      NULL, NULL, NULL);
+		double sum, guest;
+
+		cr_assert_not_null(d, "no stages for %s: %s", devs[i][0], last);
+		cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(d, "mode")), devs[i][1]);
+		cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(d, "view")), "guest");
+		cr_assert_eq(test_json_num(d, "guest_ios"), 400);
+		cr_assert_eq(test_json_num(d, "matched"), 400, "every timed I/O joined: %s", last);
+		cr_assert_eq(test_json_num(d, "partial"), 0);
+		cr_assert_gt(test_json_num(d, "requests"), 400, "the verify pass is outside the window");
+		cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(d, "stages")), 8, "%s", last);
+		cr_assert_leq(test_json_num(d, "negative"), 4, "clock anchors off: %s", last);
+		sum = test_json_num(d, "sum_of_stage_means_ns");
+		guest = vmm_mean(v, devs[i][2]);
+		cr_assert(fabs(sum - guest) <= 0.10 * guest, "%s: stages %g ns vs guest %g ns",
+			  devs[i][0], sum, guest);
+	}
+	cJSON_Delete(t);
+	cJSON_Delete(v);
+	free(text);
+	free(out);
+	free(err);
+	unlink(tfile);
+	unlink(vfile);
+	snprintf(tfile, sizeof(tfile), "%s/a.img", dir);
+	unlink(tfile);
+	snprintf(tfile, sizeof(tfile), "%s/b.img", dir);
+	unlink(tfile);
+	rmdir(dir);
+}
+
+Test(trace, stages_add_up_to_the_guest_latency, .timeout = 180)
+{
+	test_require_kvm();
+	test_require_bpf();
+	check_stages("ring", "ring buffer");
+}
+
+/* The fallback for kernels before 5.8, forced. */
+Test(trace, stages_through_the_perf_buffer, .timeout = 180)
+{
+	test_require_kvm();
+	test_require_bpf();
+	check_stages("perf", "perf buffer");
+}
+
+Test(trace, stages_need_a_vmm_with_request_probes)
+{
+	char *out, *err;
+
+	test_require_bpf();
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--stages", "--",
+					  "/bin/true", NULL }, &out, &err), 1);
+	cr_assert_eq(test_count_lines(err), 1, "%s", err);
+	cr_assert_not_null(strstr(err, "request probes"), "%s", err);
+	free(out);
+	free(err);
+}
+
 Test(trace, bad_usage_is_one_clear_line)
 {
 	char *out, *err;
@@ -150,6 +263,17 @@ Test(trace, bad_usage_is_one_clear_line)
 	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--pid", "2147483646",
 					  NULL }, &out, &err), 1);
 	cr_assert_not_null(strstr(err, "no such process"), "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--stages",
+					  NULL }, &out, &err), 1);
+	cr_assert_eq(test_count_lines(err), 1, "%s", err);
+	cr_assert_not_null(strstr(err, "--pid or a COMMAND"), "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--buffer", "big",
+					  NULL }, &out, &err), 1);
+	cr_assert_not_null(strstr(err, "--buffer"), "%s", err);
 	free(out);
 	free(err);
 }
