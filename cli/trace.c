@@ -1,6 +1,7 @@
 /*
  * vioscope trace [--pid PID] [--interval S] [--count N] [--json] [-o FILE]
- *                [--backend bpf|tracefs] [--stages [--buffer ring|perf]]
+ *                [--backend bpf|tracefs] [--bpf-attach tp_btf|raw_tp|tracepoint]
+ *                [--stages [--buffer ring|perf]]
  *                [-- COMMAND...]
  *
  * A kvm_stat with latencies: VM exits per reason and PIO/MMIO accesses per
@@ -294,10 +295,12 @@ int cmd_trace(int argc, char **argv)
 		{ "backend", required_argument, NULL, 'b' },
 		{ "stages", no_argument, NULL, 's' },
 		{ "buffer", required_argument, NULL, 'B' },
+		{ "bpf-attach", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct trace_stages *stages = NULL;
 	bool want_stages = false, perf_buffer = false;
+	const char *bpf_attach = NULL;
 	char binary[PATH_MAX];
 	struct trace_opts o = { .out = stdout, .interval = -1 };
 	struct kx_snapshot first, prev, now;
@@ -335,6 +338,13 @@ int cmd_trace(int argc, char **argv)
 		case 's':
 			want_stages = true;
 			break;
+		case 'A':
+			if (strcmp(optarg, "tp_btf") && strcmp(optarg, "raw_tp") &&
+			    strcmp(optarg, "tracepoint"))
+				die("trace: --bpf-attach is tp_btf, raw_tp or tracepoint, not '%s'",
+				    optarg);
+			bpf_attach = optarg;
+			break;
 		case 'B':
 			if (strcmp(optarg, "ring") && strcmp(optarg, "perf"))
 				die("trace: --buffer is ring or perf, not '%s'", optarg);
@@ -347,12 +357,15 @@ int cmd_trace(int argc, char **argv)
 			break;
 		default:
 			die("trace: usage: vioscope trace [--pid PID] [--interval S] [--count N] "
-			    "[--json] [-o FILE] [--backend bpf|tracefs] [--stages [--buffer ring|perf]] "
+			    "[--json] [-o FILE] [--backend bpf|tracefs] "
+			    "[--bpf-attach tp_btf|raw_tp|tracepoint] [--stages [--buffer ring|perf]] "
 			    "[-- COMMAND...]");
 		}
 	}
 	if (optind < argc && o.pid)
 		die("trace: give --pid or a COMMAND, not both");
+	if (bpf_attach && o.backend && strcmp(o.backend, "bpf"))
+		die("trace: --bpf-attach is for the bpf back end");
 	if (want_stages && !o.pid && optind >= argc)
 		die("trace: --stages follows one vioscope-vmm: give --pid or a COMMAND");
 	if (want_stages && resolve_binary(optind < argc ? argv[optind] : NULL, o.pid, binary,
@@ -369,7 +382,7 @@ int cmd_trace(int argc, char **argv)
 			die("trace: cannot start %s: %s", argv[optind], strerror(errno));
 		o.pid = child;
 	}
-	ret = kx__open(&c, o.pid, o.backend, why, sizeof(why));
+	ret = kx__open(&c, o.pid, o.backend, bpf_attach, why, sizeof(why));
 	if (ret) {
 		if (go_fd >= 0)
 			close(go_fd);	/* the child exits 127 without running */

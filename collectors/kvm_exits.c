@@ -49,8 +49,8 @@ int kx_snapshot__alloc(struct kx_snapshot *s)
 	return 0;
 }
 
-int kx__open(struct kx_collector **out, pid_t pid, const char *backend, char *why,
-	     size_t why_len)
+int kx__open(struct kx_collector **out, pid_t pid, const char *backend, const char *mode,
+	     char *why, size_t why_len)
 {
 	char all[512] = "", one[256];
 	size_t i, n = 0;
@@ -63,7 +63,9 @@ int kx__open(struct kx_collector **out, pid_t pid, const char *backend, char *wh
 
 		if (backend && strcmp(backend, backends[i]->name))
 			continue;
-		ret = backends[i]->open(&priv, pid, one, sizeof(one));
+		if (mode && strcmp(backends[i]->name, "bpf"))
+			continue;	/* an attach mode asks for BPF */
+		ret = backends[i]->open(&priv, pid, mode, one, sizeof(one));
 		if (ret) {
 			/* Every back end tried says why it could not run. */
 			if (n < sizeof(all))
@@ -86,7 +88,7 @@ int kx__open(struct kx_collector **out, pid_t pid, const char *backend, char *wh
 
 const char *kx__attach_kind(const struct kx_collector *c)
 {
-	return c->be->attach;
+	return c->be->describe ? c->be->describe(c->priv) : c->be->attach;
 }
 
 const char *kx__backend(const struct kx_collector *c)

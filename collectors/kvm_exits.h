@@ -43,11 +43,13 @@ struct kx_collector;
 
 /*
  * Starts collecting for process pid (0: all) with back end "bpf" or
- * "tracefs" (NULL: BPF, else tracefs). 0, or -errno with a one-line reason
- * in why (no BPF, no BTF, no kvm tracepoints, not root...).
+ * "tracefs" (NULL: BPF, else tracefs). mode forces the BPF attach mode
+ * ("tp_btf", "raw_tp", "tracepoint"; NULL: the best the kernel has). 0, or
+ * -errno with a one-line reason in why (no BPF, no BTF, no kvm
+ * tracepoints, not root...).
  */
-int kx__open(struct kx_collector **out, pid_t pid, const char *backend, char *why,
-	     size_t why_len);
+int kx__open(struct kx_collector **out, pid_t pid, const char *backend, const char *mode,
+	     char *why, size_t why_len);
 /* The back end in use ("bpf", "tracefs") and how its events arrive. */
 const char *kx__backend(const struct kx_collector *c);
 const char *kx__attach_kind(const struct kx_collector *c);

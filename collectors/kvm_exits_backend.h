@@ -15,8 +15,11 @@
 struct kx_backend {
 	const char *name;		/* "bpf", "tracefs" */
 	const char *attach;		/* how events arrive, for the output */
-	/* 0 and *priv, or -errno with a one-line reason in why. */
-	int (*open)(void **priv, pid_t pid, char *why, size_t why_len);
+	/* 0 and *priv, or -errno with a one-line reason in why. mode: the BPF
+	 * attach mode to use (tp_btf, raw_tp, tracepoint), NULL to probe. */
+	int (*open)(void **priv, pid_t pid, const char *mode, char *why, size_t why_len);
+	/* Optional: how events arrive, when it is decided at open. */
+	const char *(*describe)(void *priv);
 	/* Takes in pending events (NULL when they need no reading). */
 	void (*poll)(void *priv);
 	int (*snapshot)(void *priv, struct kx_snapshot *s);

@@ -7,6 +7,7 @@
 #include "collectors/kvm_exits_backend.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -17,9 +18,19 @@
 
 #include "kvm_exits.skel.h"
 
+/*
+ * How the programs attach, best first: tp_btf (BTF-typed tracepoint
+ * arguments, 5.5+), raw_tp (4.17+), the classic tracepoint record. The
+ * best the kernel supports is tried first; a mode that fails to load or
+ * attach falls back to the next, and the output names the one in use.
+ */
+enum kx_mode { KX_TP_BTF, KX_RAW_TP, KX_TRACEPOINT, KX_NR_MODES };
+static const char *const mode_names[KX_NR_MODES] = { "tp_btf", "raw_tp", "tracepoint" };
+
 struct kx_bpf {
 	struct kvm_exits_bpf *skel;
 	int stats_fd;		/* BPF run-time stats stay on while it is open */
+	char describe[160];
 };
 
 static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -30,11 +41,90 @@ static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-static int bpf_open(void **priv, pid_t pid, char *why, size_t why_len)
+/* Whether this kernel can run mode at all (a cheap check before loading). */
+static bool mode_supported(enum kx_mode m)
 {
-	struct kx_bpf *c;
+	struct btf *vmlinux;
+	bool ok;
+
+	switch (m) {
+	case KX_TP_BTF:
+		/* libbpf cannot probe TRACING programs without a target: the
+		 * tracepoint's BTF is checked here, the load tells the rest. */
+		vmlinux = btf__load_vmlinux_btf();
+		ok = vmlinux && btf__find_by_name_kind(vmlinux, "btf_trace_kvm_userspace_exit",
+						      BTF_KIND_TYPEDEF) >= 0;
+		btf__free(vmlinux);
+		return ok;
+	case KX_RAW_TP:
+		return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) == 1;
+	default:
+		return true;
+	}
+}
+
+/* Keeps one mode's programs; kvm_exit and kvm_entry are classic in all. */
+static void keep_mode(struct kvm_exits_bpf *skel, enum kx_mode m)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *n = bpf_program__name(prog);
+		bool btf = !strncmp(n, "kx_btf_", 7), raw = !strncmp(n, "kx_raw_", 7);
+		bool pairing = !strcmp(n, "kx_kvm_exit") || !strcmp(n, "kx_kvm_entry");
+
+		bpf_program__set_autoload(prog, pairing || (m == KX_TP_BTF ? btf :
+							    m == KX_RAW_TP ? raw : !btf && !raw));
+	}
+}
+
+static int try_mode(struct kx_bpf *c, pid_t pid, enum kx_mode m, char *why, size_t why_len)
+{
 	int ret;
 
+	c->skel = kvm_exits_bpf__open();
+	if (!c->skel) {
+		ret = -errno;
+		snprintf(why, why_len, "cannot open the BPF object: %s", strerror(-ret));
+		return ret;
+	}
+	c->skel->rodata->targ_tgid = (__u32)pid;
+	keep_mode(c->skel, m);
+	ret = kvm_exits_bpf__load(c->skel);
+	if (ret) {
+		snprintf(why, why_len, "cannot load the BPF programs (%s): %s%s", mode_names[m],
+			 strerror(-ret), ret == -EPERM ? " (needs root or CAP_BPF + CAP_PERFMON)" : "");
+		goto fail;
+	}
+	ret = kvm_exits_bpf__attach(c->skel);
+	if (ret) {
+		snprintf(why, why_len, "cannot attach to the kvm tracepoints (%s): %s%s",
+			 mode_names[m], strerror(-ret),
+			 ret == -ENOENT ? " (no KVM in this kernel, or tracefs missing)" : "");
+		goto fail;
+	}
+	return 0;
+fail:
+	kvm_exits_bpf__destroy(c->skel);
+	c->skel = NULL;
+	return ret;
+}
+
+static int bpf_open(void **priv, pid_t pid, const char *mode, char *why, size_t why_len)
+{
+	char fell[96] = "";
+	struct kx_bpf *c;
+	int ret = -EINVAL, m, first = 0;
+
+	if (mode) {
+		for (first = 0; first < KX_NR_MODES && strcmp(mode, mode_names[first]); first++)
+			;
+		if (first == KX_NR_MODES) {
+			snprintf(why, why_len, "unknown attach mode '%s' (tp_btf, raw_tp, tracepoint)",
+				 mode);
+			return -EINVAL;
+		}
+	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		snprintf(why, why_len, "no kernel BTF (/sys/kernel/btf/vmlinux): CO-RE cannot relocate");
 		return -ENOENT;
@@ -47,34 +137,33 @@ static int bpf_open(void **priv, pid_t pid, char *why, size_t why_len)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->stats_fd = -1;
-	c->skel = kvm_exits_bpf__open();
-	if (!c->skel) {
-		ret = -errno;
-		snprintf(why, why_len, "cannot open the BPF object: %s", strerror(-ret));
-		goto fail;
+	for (m = first; m < KX_NR_MODES; m++) {
+		if (!mode && !mode_supported((enum kx_mode)m)) {
+			snprintf(fell + strlen(fell), sizeof(fell) - strlen(fell), "%s%s unsupported",
+				 fell[0] ? ", " : "; ", mode_names[m]);
+			continue;
+		}
+		ret = try_mode(c, pid, (enum kx_mode)m, why, why_len);
+		if (!ret || mode)
+			break;		/* a forced mode does not fall back */
+		snprintf(fell + strlen(fell), sizeof(fell) - strlen(fell), "%s%s failed",
+			 fell[0] ? ", " : "; ", mode_names[m]);
 	}
-	c->skel->rodata->targ_tgid = (__u32)pid;
-	ret = kvm_exits_bpf__load(c->skel);
 	if (ret) {
-		snprintf(why, why_len, "cannot load the BPF programs: %s%s", strerror(-ret),
-			 ret == -EPERM ? " (needs root or CAP_BPF + CAP_PERFMON)" : "");
-		goto fail;
+		free(c);
+		return ret;
 	}
-	ret = kvm_exits_bpf__attach(c->skel);
-	if (ret) {
-		snprintf(why, why_len, "cannot attach to the kvm tracepoints: %s%s", strerror(-ret),
-			 ret == -ENOENT ? " (no KVM in this kernel, or tracefs missing)" : "");
-		goto fail;
-	}
+	snprintf(c->describe, sizeof(c->describe), "BPF (%s) on KVM's tracepoints%s",
+		 mode_names[m], fell);
 	/* The probes' own cost, per program (as bpftool prog show). */
 	c->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	*priv = c;
 	return 0;
-fail:
-	kvm_exits_bpf__destroy(c->skel);
-	free(c);
-	return ret;
+}
+
+static const char *bpf_describe(void *priv)
+{
+	return ((struct kx_bpf *)priv)->describe;
 }
 
 static void hist_from_kx(struct hist *h, const struct kx_hist *k)
@@ -149,7 +238,8 @@ static int bpf_snapshot(void *priv, struct kx_snapshot *s)
 			struct bpf_prog_info info = { 0 };
 			__u32 len = sizeof(info);
 
-			if (!bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len)) {
+			if (bpf_program__fd(prog) >= 0 &&
+			    !bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len)) {
 				s->prog_runs += info.run_cnt;
 				s->prog_ns += info.run_time_ns;
 			}
@@ -174,6 +264,7 @@ const struct kx_backend kx_bpf_backend = {
 	.name = "bpf",
 	.attach = "BPF on KVM's tracepoints",
 	.open = bpf_open,
+	.describe = bpf_describe,
 	.snapshot = bpf_snapshot,
 	.close = bpf_close,
 };

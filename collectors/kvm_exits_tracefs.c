@@ -230,8 +230,9 @@ static void tracefs_close(void *priv)
 	free(c);
 }
 
-static int tracefs_open(void **priv, pid_t pid, char *why, size_t why_len)
+static int tracefs_open(void **priv, pid_t pid, const char *mode, char *why, size_t why_len)
 {
+	(void)mode;	/* BPF only */
 	const char *systems[] = { "kvm", NULL };
 	struct kx_tracefs *c;
 	char name[48];

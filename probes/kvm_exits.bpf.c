@@ -11,6 +11,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 /* Tracepoint records are read straight from ctx: CO-RE relocates the
  * field offsets (vmlinux.h types carry preserve_access_index). */
@@ -127,6 +128,76 @@ static __always_inline void record(struct kx_out *o)
 		hist_add(&v->user, o->addr_ns);
 }
 
+/*
+ * The handlers, each reached three ways: tp_btf (typed arguments, the
+ * cheapest), raw_tp (the same arguments, untyped) and the classic
+ * tracepoint record (any kernel with tracefs). The loader keeps one way
+ * (collectors/kvm_exits_bpf.c: probed at run time, reported).
+ */
+static __always_inline int on_userspace_exit(__u32 reason, int err)
+{
+	struct kx_out o = {};
+	struct kx_thread *t;
+
+	if (!traced())
+		return 0;
+	count(KX_C_USER_EXIT);
+	if (!(t = thread_get()))
+		return 0;
+	kx_on_userspace_exit(t, bpf_ktime_get_ns(), err, reason, &o);
+	record(&o);
+	return 0;
+}
+
+/* kvm_fpu fires with load=1 as each KVM_RUN heads for the guest. */
+static __always_inline int on_fpu(int load)
+{
+	struct kx_out o = {};
+	struct kx_thread *t;
+
+	if (!traced() || !load || !(t = thread_get()))
+		return 0;
+	kx_on_fpu_load(t, bpf_ktime_get_ns(), &o);
+	record(&o);
+	return 0;
+}
+
+static __always_inline int on_pio(__u32 rw, __u32 port)
+{
+	struct kx_out o = {};
+	struct kx_thread *t;
+
+	if (!traced() || !(t = thread_get()))
+		return 0;
+	kx_on_pio(t, port, rw, &o);
+	record(&o);
+	return 0;
+}
+
+static __always_inline int on_mmio(__u32 type, __u64 gpa)
+{
+	struct kx_out o = {};
+	struct kx_thread *t;
+
+	if (!traced() || !(t = thread_get()))
+		return 0;
+	kx_on_mmio(t, type, gpa, &o);
+	record(&o);
+	return 0;
+}
+
+static __always_inline int on_count(__u32 c)
+{
+	if (traced())
+		count(c);
+	return 0;
+}
+
+/*
+ * kvm_exit/kvm_entry: classic tracepoints in every mode. Their typed
+ * arguments are the vCPU, whose exit reason lives in VMX- or SVM-private
+ * state; the record has it decoded.
+ */
 SEC("tracepoint/kvm/kvm_exit")
 int kx_kvm_exit(struct trace_event_raw_kvm_exit *ctx)
 {
@@ -159,73 +230,109 @@ int kx_kvm_entry(void *ctx)
 SEC("tracepoint/kvm/kvm_userspace_exit")
 int kx_kvm_userspace_exit(struct trace_event_raw_kvm_userspace_exit *ctx)
 {
-	struct kx_out o = {};
-	struct kx_thread *t;
-
-	if (!traced())
-		return 0;
-	count(KX_C_USER_EXIT);
-	if (!(t = thread_get()))
-		return 0;
-	kx_on_userspace_exit(t, bpf_ktime_get_ns(), ctx->errno, ctx->reason, &o);
-	record(&o);
-	return 0;
+	return on_userspace_exit(ctx->reason, ctx->errno);
 }
 
-/* kvm_fpu fires with load=1 as each KVM_RUN heads for the guest. */
+SEC("tp_btf/kvm_userspace_exit")
+int BPF_PROG(kx_btf_userspace_exit, __u32 reason, int err)
+{
+	return on_userspace_exit(reason, err);
+}
+
+SEC("raw_tp/kvm_userspace_exit")
+int BPF_PROG(kx_raw_userspace_exit, __u32 reason, int err)
+{
+	return on_userspace_exit(reason, err);
+}
+
 SEC("tracepoint/kvm/kvm_fpu")
 int kx_kvm_fpu(struct trace_event_raw_kvm_fpu *ctx)
 {
-	struct kx_out o = {};
-	struct kx_thread *t;
+	return on_fpu(ctx->load);
+}
 
-	if (!traced() || !ctx->load || !(t = thread_get()))
-		return 0;
-	kx_on_fpu_load(t, bpf_ktime_get_ns(), &o);
-	record(&o);
-	return 0;
+SEC("tp_btf/kvm_fpu")
+int BPF_PROG(kx_btf_fpu, int load)
+{
+	return on_fpu(load);
+}
+
+SEC("raw_tp/kvm_fpu")
+int BPF_PROG(kx_raw_fpu, int load)
+{
+	return on_fpu(load);
 }
 
 SEC("tracepoint/kvm/kvm_pio")
 int kx_kvm_pio(struct trace_event_raw_kvm_pio *ctx)
 {
-	struct kx_out o = {};
-	struct kx_thread *t;
+	return on_pio(ctx->rw, ctx->port);
+}
 
-	if (!traced() || !(t = thread_get()))
-		return 0;
-	kx_on_pio(t, ctx->port, ctx->rw, &o);
-	record(&o);
-	return 0;
+SEC("tp_btf/kvm_pio")
+int BPF_PROG(kx_btf_pio, unsigned int rw, unsigned int port)
+{
+	return on_pio(rw, port);
+}
+
+SEC("raw_tp/kvm_pio")
+int BPF_PROG(kx_raw_pio, unsigned int rw, unsigned int port)
+{
+	return on_pio(rw, port);
 }
 
 SEC("tracepoint/kvm/kvm_mmio")
 int kx_kvm_mmio(struct trace_event_raw_kvm_mmio *ctx)
 {
-	struct kx_out o = {};
-	struct kx_thread *t;
+	return on_mmio(ctx->type, ctx->gpa);
+}
 
-	if (!traced() || !(t = thread_get()))
-		return 0;
-	kx_on_mmio(t, ctx->type, ctx->gpa, &o);
-	record(&o);
-	return 0;
+SEC("tp_btf/kvm_mmio")
+int BPF_PROG(kx_btf_mmio, int type, int len, __u64 gpa)
+{
+	return on_mmio((__u32)type, gpa);
+}
+
+SEC("raw_tp/kvm_mmio")
+int BPF_PROG(kx_raw_mmio, int type, int len, __u64 gpa)
+{
+	return on_mmio((__u32)type, gpa);
 }
 
 SEC("tracepoint/kvm/kvm_msi_set_irq")
 int kx_kvm_msi_set_irq(void *ctx)
 {
-	if (traced())
-		count(KX_C_MSI);
-	return 0;
+	return on_count(KX_C_MSI);
+}
+
+SEC("tp_btf/kvm_msi_set_irq")
+int BPF_PROG(kx_btf_msi_set_irq)
+{
+	return on_count(KX_C_MSI);
+}
+
+SEC("raw_tp/kvm_msi_set_irq")
+int BPF_PROG(kx_raw_msi_set_irq)
+{
+	return on_count(KX_C_MSI);
 }
 
 SEC("tracepoint/kvm/kvm_set_irq")
 int kx_kvm_set_irq(void *ctx)
 {
-	if (traced())
-		count(KX_C_SET_IRQ);
-	return 0;
+	return on_count(KX_C_SET_IRQ);
+}
+
+SEC("tp_btf/kvm_set_irq")
+int BPF_PROG(kx_btf_set_irq)
+{
+	return on_count(KX_C_SET_IRQ);
+}
+
+SEC("raw_tp/kvm_set_irq")
+int BPF_PROG(kx_raw_set_irq)
+{
+	return on_count(KX_C_SET_IRQ);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -33,7 +33,8 @@ static double num(const cJSON *o, const char *path)
 	return o ? test_json_num(o, path) : NAN;
 }
 
-static void check_backend(const char *backend)
+/* mode: a --bpf-attach mode, or NULL for the back end's own choice. */
+static void check_backend(const char *backend, const char *mode)
 {
 	char dir[] = "/tmp/vioscope-trace-XXXXXX", tfile[64], vfile[64], emul[96], pv[96];
 	char *out, *err, *text, *last;
@@ -48,7 +49,8 @@ static void check_backend(const char *backend)
 	snprintf(emul, sizeof(emul), "emul:%s/a.img,size=8M", dir);
 	snprintf(pv, sizeof(pv), "pv:%s/b.img,size=8M", dir);
 	rc = test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--json", "-o", tfile,
-				 "--backend", (char *)backend, "--",
+				 "--backend", (char *)backend,
+				 mode ? "--bpf-attach" : "--json", mode ? (char *)mode : "--json", "--",
 				 (char *)test_bin("vioscope-vmm"), "--quiet", "--disk", emul,
 				 "--disk", pv, "--workload",
 				 "micro kind=pio count=2000; micro kind=mmio count=2000; "
@@ -68,6 +70,13 @@ static void check_backend(const char *backend)
 	cr_assert_not_null(v);
 	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(t, "type")), "total");
 	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(t, "backend")), backend);
+	if (mode) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "BPF (%s)", mode);
+		cr_assert_not_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(t, "attach")), want),
+				   "%s", cJSON_GetStringValue(cJSON_GetObjectItem(t, "attach")));
+	}
 
 	/* KVM_EXIT_IO + KVM_EXIT_MMIO seen by BPF = the VMM's PIO + MMIO +
 	 * raw-loop exits (the last exit never re-enters, hence the slack). */
@@ -113,7 +122,22 @@ Test(trace, bpf_counts_match_the_vmm_and_devices_are_named, .timeout = 120)
 {
 	test_require_kvm();
 	test_require_bpf();
-	check_backend("bpf");
+	check_backend("bpf", NULL);
+}
+
+/* The two fallbacks of tp_btf, forced: the same counts. */
+Test(trace, bpf_raw_tp_counts_match_the_vmm, .timeout = 120)
+{
+	test_require_kvm();
+	test_require_bpf();
+	check_backend("bpf", "raw_tp");
+}
+
+Test(trace, bpf_classic_tracepoints_count_the_same, .timeout = 120)
+{
+	test_require_kvm();
+	test_require_bpf();
+	check_backend("bpf", "tracepoint");
 }
 
 /* The no-BPF fallback runs the same state machine over tracefs. */
@@ -124,7 +148,7 @@ Test(trace, tracefs_counts_match_the_vmm_and_devices_are_named, .timeout = 120)
 		fprintf(stderr, "SKIP: tracefs needs root\n");
 		cr_skip_test("tracefs needs root");
 	}
-	check_backend("tracefs");
+	check_backend("tracefs", NULL);
 }
 
 /* The per_op mean (ns) of the VMM's record for a disk model. */
@@ -269,6 +293,12 @@ Test(trace, bad_usage_is_one_clear_line)
 					  NULL }, &out, &err), 1);
 	cr_assert_eq(test_count_lines(err), 1, "%s", err);
 	cr_assert_not_null(strstr(err, "--pid or a COMMAND"), "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--bpf-attach",
+					  "kprobe", NULL }, &out, &err), 1);
+	cr_assert_eq(test_count_lines(err), 1, "%s", err);
+	cr_assert_not_null(strstr(err, "--bpf-attach"), "%s", err);
 	free(out);
 	free(err);
 	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--buffer", "big",
