@@ -2,7 +2,10 @@
  * The per-request stage breakdown (see stages.h). Joins, in order:
  * VMM events by request id; io_uring completions to the request whose
  * backend submission carried that user_data (the latest one before the
- * CQE: the pointer is reused once a request is gone); the guest's I/Os to
+ * CQE: the pointer is reused once a request is gone); block requests to
+ * the latest submission on the thread that issued them (io_uring issues
+ * inline, in the submitter), their completions by device and sector; the
+ * guest's I/Os to
  * the VMM's requests of the same device and tag, in order (a tag is busy
  * from submission to completion, so the two sequences pair one to one;
  * requests outside the guest's measured window are left over).
@@ -14,7 +17,8 @@
 #include <string.h>
 
 const char *const stage_names[NR_STAGES] = {
-	"driver", "notify", "pickup", "submit", "io", "reap", "inject", "deliver",
+	"driver", "notify", "pickup", "submit", "queue", "device", "cqe", "reap", "inject",
+	"deliver",
 };
 
 const char *const stage_help[NR_STAGES] = {
@@ -22,7 +26,9 @@ const char *const stage_help[NR_STAGES] = {
 	"guest doorbell write -> VMM sees it (exit to user space, or ioeventfd + event loop)",
 	"doorbell -> the device model takes the request (queued behind earlier ones)",
 	"request taken -> handed to the block backend (parse, check, translate)",
-	"backend submit -> the kernel completes the I/O (io_uring CQE)",
+	"backend submit -> the block layer issues it to the device (0: no block device)",
+	"-> the device completes it (0: page cache, tmpfs, no block device)",
+	"-> the kernel posts the io_uring CQE",
 	"CQE posted -> the VMM's event loop takes the completion",
 	"completion taken -> status posted and interrupt sent",
 	"interrupt sent -> the guest sees the completion",
@@ -42,8 +48,19 @@ struct rq {
 	uint64_t t[REQ_NR_KINDS];	/* by enum req_kind; 0 = not seen */
 	uint64_t doorbell, breq;
 	uint64_t g_submit, g_doorbell, g_complete;	/* joined guest I/O, or 0 */
+	uint64_t blk_issue, blk_done;	/* first block request issued, last completed */
+	unsigned int blk_n, blk_completed;
 	unsigned int dev;
 	uint32_t tag;
+	uint32_t submit_tid;
+};
+
+/* A block request issued for some request, waiting for its completion. */
+struct blk_io {
+	uint64_t sector, ts;
+	uint32_t dev;
+	bool done;
+	struct rq *r;
 };
 
 struct stages *stages__new(void)
@@ -157,6 +174,7 @@ static struct rq *build_requests(const struct stages *s, size_t *nr)
 			cur->doorbell = e->arg;
 		} else if (e->kind == REQ_SUBMIT) {
 			cur->breq = e->arg;
+			cur->submit_tid = e->tid;
 		}
 	}
 	free(v);
@@ -206,6 +224,101 @@ static int join_uring(const struct stages *s, struct rq *rqs, size_t nr)
 		r->t[REQ_URING_DONE] = e->ts;
 	}
 	free(by);
+	return 0;
+}
+
+static int rq_by_tid(const void *a, const void *b)
+{
+	const struct rq *x = *(struct rq *const *)a, *y = *(struct rq *const *)b;
+
+	return x->submit_tid != y->submit_tid ? CMP(x->submit_tid, y->submit_tid) :
+						CMP(x->t[REQ_SUBMIT], y->t[REQ_SUBMIT]);
+}
+
+static int blk_by_key(const void *a, const void *b)
+{
+	const struct blk_io *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return CMP(x->dev, y->dev);
+	return x->sector != y->sector ? CMP(x->sector, y->sector) : CMP(x->ts, y->ts);
+}
+
+/*
+ * Block requests: each issue goes to the latest backend submission on its
+ * thread (not after the request's CQE); each completion to the latest
+ * issue of its device and sector.
+ */
+static int join_block(const struct stages *s, struct rq *rqs, size_t nr)
+{
+	struct rq **by = malloc((nr ? nr : 1) * sizeof(*by));
+	struct blk_io *io;
+	size_t i, n = 0, nio = 0;
+
+	for (i = 0; i < s->nr; i++)
+		nio += s->ev[i].kind == REQ_BLK_ISSUE;
+	io = malloc((nio ? nio : 1) * sizeof(*io));
+	if (!by || !io) {
+		free(by);
+		free(io);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nr; i++)
+		if (rqs[i].t[REQ_SUBMIT])
+			by[n++] = &rqs[i];
+	qsort(by, n, sizeof(*by), rq_by_tid);
+	for (i = nio = 0; i < s->nr; i++) {
+		const struct req_event *e = &s->ev[i];
+		size_t lo = 0, hi = n;
+		struct rq *r;
+		uint64_t end;
+
+		if (e->kind != REQ_BLK_ISSUE)
+			continue;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (by[mid]->submit_tid < e->tid ||
+			    (by[mid]->submit_tid == e->tid && by[mid]->t[REQ_SUBMIT] <= e->ts))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		r = lo ? by[lo - 1] : NULL;
+		end = r ? (r->t[REQ_URING_DONE] ? r->t[REQ_URING_DONE] : r->t[REQ_BACKEND_DONE]) : 0;
+		if (!r || r->submit_tid != e->tid || (end && e->ts > end))
+			continue;	/* issued by an io_uring worker, or not for a request */
+		if (!r->blk_n || e->ts < r->blk_issue)
+			r->blk_issue = e->ts;
+		r->blk_n++;
+		io[nio++] = (struct blk_io){ .sector = e->arg, .ts = e->ts, .dev = e->tag, .r = r };
+	}
+	qsort(io, nio, sizeof(*io), blk_by_key);
+	for (i = 0; i < s->nr; i++) {
+		const struct req_event *e = &s->ev[i];
+		struct blk_io key = { .sector = e->arg, .ts = e->ts, .dev = e->tag };
+		size_t lo = 0, hi = nio;
+
+		if (e->kind != REQ_BLK_DONE)
+			continue;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (blk_by_key(&io[mid], &key) <= 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (!lo || io[lo - 1].dev != key.dev || io[lo - 1].sector != key.sector ||
+		    io[lo - 1].done)
+			continue;
+		io[lo - 1].done = true;
+		io[lo - 1].r->blk_completed++;
+		if (e->ts > io[lo - 1].r->blk_done)
+			io[lo - 1].r->blk_done = e->ts;
+	}
+	free(by);
+	free(io);
 	return 0;
 }
 
@@ -267,10 +380,13 @@ static double diff(uint64_t later, uint64_t earlier)
  * the pickup and notify and pickup are zero: it needed no doorbell.
  */
 static bool stage_values(const struct rq *r, bool guest_view, double v[NR_STAGES], double *total,
-			 bool *early)
+			 bool *early, bool *blk_out)
 {
 	uint64_t io_end = r->t[REQ_URING_DONE] ? r->t[REQ_URING_DONE] : r->t[REQ_BACKEND_DONE];
 	uint64_t pickup = r->t[REQ_PICKUP], vmm_bell = r->doorbell, bell = r->g_doorbell;
+	bool blk = r->blk_n && r->blk_completed == r->blk_n && r->blk_done <= io_end;
+
+	*blk_out = blk;
 
 	if (!r->t[REQ_SUBMIT] || !r->t[REQ_BACKEND_DONE] || !r->t[REQ_DONE])
 		return false;
@@ -285,7 +401,9 @@ static bool stage_values(const struct rq *r, bool guest_view, double v[NR_STAGES
 	v[STAGE_NOTIFY] = guest_view ? diff(vmm_bell, bell) : 0;
 	v[STAGE_PICKUP] = diff(pickup, vmm_bell);
 	v[STAGE_SUBMIT] = diff(r->t[REQ_SUBMIT], r->t[REQ_PICKUP]);
-	v[STAGE_IO] = diff(io_end, r->t[REQ_SUBMIT]);
+	v[STAGE_QUEUE] = blk ? diff(r->blk_issue, r->t[REQ_SUBMIT]) : 0;
+	v[STAGE_DEVICE] = blk ? diff(r->blk_done, r->blk_issue) : 0;
+	v[STAGE_CQE] = diff(io_end, blk ? r->blk_done : r->t[REQ_SUBMIT]);
 	v[STAGE_REAP] = diff(r->t[REQ_BACKEND_DONE], io_end);
 	v[STAGE_INJECT] = diff(r->t[REQ_DONE], r->t[REQ_BACKEND_DONE]);
 	v[STAGE_DELIVER] = guest_view ? diff(r->g_complete, r->t[REQ_DONE]) : 0;
@@ -298,7 +416,7 @@ static int summarize_device(struct stage_device *d, const struct rq *rqs, size_t
 	double *v[NR_STAGES], *tot, x[NR_STAGES];
 	size_t i, n = 0;
 	int st, ret = 0;
-	bool early;
+	bool early, blk;
 
 	tot = malloc((nr ? nr : 1) * sizeof(double));
 	for (st = 0; st < NR_STAGES; st++)
@@ -318,9 +436,10 @@ static int summarize_device(struct stage_device *d, const struct rq *rqs, size_t
 			d->partial++;
 		else
 			d->complete++;
-		if (!tot || !stage_values(r, d->guest_view, x, &tot[n], &early))
+		if (!tot || !stage_values(r, d->guest_view, x, &tot[n], &early, &blk))
 			continue;
 		d->early += early;
+		d->blk_ios += blk;
 		if (!r->t[REQ_URING_DONE])
 			d->uring_missing++;
 		for (st = 0; st < NR_STAGES; st++) {
@@ -358,6 +477,8 @@ int stages__finish(struct stages *s, struct stage_device **out)
 	if (!rqs)
 		return -ENOMEM;
 	ret = join_uring(s, rqs, nr);
+	if (!ret)
+		ret = join_block(s, rqs, nr);
 	if (!ret)
 		ret = join_guest(s, rqs, nr);
 	if (ret)

@@ -10,7 +10,8 @@
 
 /*
  * The per-request stage breakdown: request events (probes/reqs.h) in any
- * order, joined by request id, then with the guest's own times of each
+ * order, joined by request id, then with the kernel's view of the backend
+ * I/O (block requests, io_uring CQE) and the guest's own times of each
  * I/O by device and tag, into the time each request spent in every stage.
  * The stages telescope: per request they add up exactly to the guest's
  * latency (doorbell -> done on the VMM's side when the guest reports no
@@ -21,7 +22,9 @@ enum stage {
 	STAGE_NOTIFY,	/* guest doorbell write -> the VMM learns of it */
 	STAGE_PICKUP,	/* -> the model takes the request */
 	STAGE_SUBMIT,	/* -> handed to the backend */
-	STAGE_IO,	/* -> the kernel posts the I/O's completion (io_uring CQE) */
+	STAGE_QUEUE,	/* -> the block layer issues it to the device (0 without one) */
+	STAGE_DEVICE,	/* -> the device completes it (0 without one) */
+	STAGE_CQE,	/* -> the kernel posts the io_uring CQE */
 	STAGE_REAP,	/* -> the VMM takes the completion */
 	STAGE_INJECT,	/* -> status posted, interrupt sent */
 	STAGE_DELIVER,	/* -> the guest sees the completion */
@@ -37,7 +40,8 @@ struct stage_device {
 	uint64_t complete;	/* pickup, submit, backend done and done all seen */
 	uint64_t no_backend;	/* answered without backend I/O (errors, GET_ID) */
 	uint64_t partial;	/* some events missing: dropped, or cut by the window */
-	uint64_t uring_missing;	/* no io_uring CQE seen: its reap counts as io */
+	uint64_t uring_missing;	/* no io_uring CQE seen: its reap counts as cqe */
+	uint64_t blk_ios;	/* reached a block device (queue and device measured) */
 	uint64_t guest_ios;	/* the guest's own records of its I/Os */
 	uint64_t matched;	/* guest I/Os joined to a VMM request */
 	uint64_t negative;	/* joined requests with a stage below zero (clock error) */

@@ -100,7 +100,7 @@ static void report_json(struct trace_stages *t, FILE *out, const struct stage_de
 	req_collector__cost(t->c, &runs, &ns);
 	cJSON_AddStringToObject(root, "type", "stages");
 	cJSON_AddStringToObject(root, "transport", req_collector__transport(t->c));
-	cJSON_AddStringToObject(root, "backend_completion", req_collector__uring(t->c));
+	cJSON_AddStringToObject(root, "kernel_events", req_collector__kernel_events(t->c));
 	cJSON_AddNumberToObject(root, "events", (double)events);
 	cJSON_AddNumberToObject(root, "drops", (double)drops);
 	arr = cJSON_AddObjectToObject(root, "probe_cost");
@@ -121,6 +121,7 @@ static void report_json(struct trace_stages *t, FILE *out, const struct stage_de
 		cJSON_AddNumberToObject(o, "partial", (double)d[i].partial);
 		cJSON_AddNumberToObject(o, "no_backend", (double)d[i].no_backend);
 		cJSON_AddNumberToObject(o, "uring_missing", (double)d[i].uring_missing);
+		cJSON_AddNumberToObject(o, "blk_ios", (double)d[i].blk_ios);
 		cJSON_AddNumberToObject(o, "negative", (double)d[i].negative);
 		cJSON_AddNumberToObject(o, "before_doorbell", (double)d[i].early);
 		sa = cJSON_AddArrayToObject(o, "stages");
@@ -153,9 +154,9 @@ static void report_text(struct trace_stages *t, FILE *out, const struct stage_de
 	int i, st;
 
 	req_collector__cost(t->c, &runs, &ns);
-	fprintf(out, "request stages: %llu events through the %s, %llu dropped; backend "
-		"completion: %s\n", (unsigned long long)events, req_collector__transport(t->c),
-		(unsigned long long)drops, req_collector__uring(t->c));
+	fprintf(out, "request stages: %llu events through the %s, %llu dropped; kernel events: "
+		"%s\n", (unsigned long long)events, req_collector__transport(t->c),
+		(unsigned long long)drops, req_collector__kernel_events(t->c));
 	if (runs)
 		fprintf(out, "probe cost: %llu BPF runs, %.0f ns each (the uprobe traps come on top)\n",
 			(unsigned long long)runs, (double)ns / (double)runs);

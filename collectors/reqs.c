@@ -17,7 +17,7 @@
 #include "collectors/kvm_exits_backend.h"
 #include "reqs.skel.h"
 
-#define URING_TP "/sys/kernel/tracing/events/io_uring/io_uring_complete"
+#define TP_DIR "/sys/kernel/tracing/events/"
 #define PERF_PAGES	256	/* per CPU: 1 MiB, 26,000 events */
 
 struct req_collector {
@@ -29,7 +29,7 @@ struct req_collector {
 	int polled;
 	int stats_fd;		/* BPF run-time stats stay on while it is open */
 	uint64_t lost;		/* perf buffer: samples the kernel could not write */
-	char uring[96];
+	char kernel[192];	/* the kernel-side events attached, or why not */
 };
 
 static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -89,6 +89,60 @@ static struct perf_buffer *perf_buffer_open(struct req_collector *c, int map_fd)
 	return perf_buffer__new_raw(map_fd, PERF_PAGES, &attr, on_perf, c, NULL);
 }
 
+/* The kernel's side of a backend I/O: optional, each one said in the output. */
+struct kernel_tp {
+	const char *name;	/* group/event under tracefs */
+	struct bpf_program *prog;
+	struct bpf_link **link;
+};
+
+static unsigned int kernel_tps(struct req_collector *c, struct kernel_tp *t)
+{
+	t[0] = (struct kernel_tp){ "io_uring/io_uring_complete", c->skel->progs.uring_complete,
+				   &c->skel->links.uring_complete };
+	t[1] = (struct kernel_tp){ "block/block_rq_issue", c->skel->progs.blk_issue,
+				   &c->skel->links.blk_issue };
+	t[2] = (struct kernel_tp){ "block/block_rq_complete", c->skel->progs.blk_complete,
+				   &c->skel->links.blk_complete };
+	return 3;
+}
+
+/* Before loading: tracepoints this kernel lacks are not loaded at all. */
+static void probe_kernel(struct req_collector *c)
+{
+	struct kernel_tp t[3];
+	unsigned int i, n = kernel_tps(c, t);
+	char path[128];
+
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), TP_DIR "%s", t[i].name);
+		if (access(path, F_OK))
+			bpf_program__set_autoload(t[i].prog, false);
+	}
+}
+
+static int attach_kernel(struct req_collector *c)
+{
+	struct kernel_tp t[3];
+	unsigned int i, n = kernel_tps(c, t);
+	size_t len = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *state = NULL;
+
+		if (!bpf_program__autoload(t[i].prog))
+			state = "not in this kernel";
+		else if (!(*t[i].link = bpf_program__attach(t[i].prog)))
+			state = strerror(errno);
+		len += (size_t)snprintf(c->kernel + len, sizeof(c->kernel) - len, "%s%s%s%s",
+					len ? ", " : "", strchr(t[i].name, '/') + 1,
+					state ? ": " : "", state ? state : "");
+		if (len >= sizeof(c->kernel))
+			break;
+	}
+	return 0;
+}
+
 static const char *const usdt_names[] = {
 	"req_pickup", "req_submit", "req_backend_done", "req_done", "req_guest",
 };
@@ -120,14 +174,7 @@ static int attach(struct req_collector *c, const struct req_collector_opts *o, c
 			return ret;
 		}
 	}
-	if (c->skel->links.uring_complete == NULL &&
-	    bpf_program__autoload(c->skel->progs.uring_complete)) {
-		c->skel->links.uring_complete = bpf_program__attach(c->skel->progs.uring_complete);
-		if (!c->skel->links.uring_complete)
-			snprintf(c->uring, sizeof(c->uring), "unavailable: cannot attach (%s)",
-				 strerror(errno));
-	}
-	return 0;
+	return attach_kernel(c);
 }
 
 int req_collector__open(struct req_collector **out, const struct req_collector_opts *o,
@@ -167,12 +214,7 @@ int req_collector__open(struct req_collector **out, const struct req_collector_o
 	}
 	c->skel->rodata->use_ringbuf = ring;
 	c->skel->rodata->targ_tgid = (__u32)o->pid;
-	if (access(URING_TP, F_OK)) {
-		bpf_program__set_autoload(c->skel->progs.uring_complete, false);
-		snprintf(c->uring, sizeof(c->uring), "unavailable: no io_uring_complete tracepoint");
-	} else {
-		snprintf(c->uring, sizeof(c->uring), "io_uring:io_uring_complete");
-	}
+	probe_kernel(c);
 	ret = reqs_bpf__load(c->skel);
 	if (ret) {
 		snprintf(why, why_len, "cannot load the BPF programs: %s%s", strerror(-ret),
@@ -216,9 +258,9 @@ const char *req_collector__transport(const struct req_collector *c)
 	return c->rb ? "ring buffer" : "perf buffer";
 }
 
-const char *req_collector__uring(const struct req_collector *c)
+const char *req_collector__kernel_events(const struct req_collector *c)
 {
-	return c->uring;
+	return c->kernel;
 }
 
 void req_collector__counters(const struct req_collector *c, uint64_t *events, uint64_t *drops)

@@ -32,8 +32,9 @@ int req_collector__open(struct req_collector **out, const struct req_collector_o
 int req_collector__poll(struct req_collector *c);
 /* "ring buffer" or "perf buffer". */
 const char *req_collector__transport(const struct req_collector *c);
-/* How the backend's kernel completion is seen, or why it is not. */
-const char *req_collector__uring(const struct req_collector *c);
+/* The kernel events of a backend I/O followed (io_uring CQE, block
+ * request issue and completion), each with why not where it is not. */
+const char *req_collector__kernel_events(const struct req_collector *c);
 void req_collector__counters(const struct req_collector *c, uint64_t *events, uint64_t *drops);
 /* The programs' own run time so far (kernel BPF statistics); 0 when the
  * kernel keeps none. Uprobe traps themselves are not in it. */

@@ -39,6 +39,15 @@ struct {
 	__type(value, struct req_dev_name);
 } dev_names SEC(".maps");
 
+/* Block requests this VMM issued: their completion (in interrupt context,
+ * any task) is kept only if its (device, sector) is here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, REQ_MAX_BLK_INFLIGHT);
+	__type(key, struct req_blk_key);
+	__type(value, __u8);
+} blk_inflight SEC(".maps");
+
 static __always_inline void count(__u32 c)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &c);
@@ -117,6 +126,35 @@ int uring_complete(struct trace_event_raw_io_uring_complete *tp)
 	if (targ_tgid && (bpf_get_current_pid_tgid() >> 32) != targ_tgid)
 		return 0;
 	emit(tp, REQ_URING_DONE, 0, tp->user_data, tp->res, 0, 0, bpf_ktime_get_ns());
+	return 0;
+}
+
+/*
+ * The backend I/O at the block device, when the image is on one and the
+ * page cache is bypassed (O_DIRECT): issued by the VMM's thread as it
+ * submits, completed later from the device's interrupt.
+ */
+SEC("tracepoint/block/block_rq_issue")
+int blk_issue(struct trace_event_raw_block_rq *tp)
+{
+	struct req_blk_key k = { .sector = tp->sector, .dev = tp->dev };
+	__u8 one = 1;
+
+	if (targ_tgid && (bpf_get_current_pid_tgid() >> 32) != targ_tgid)
+		return 0;
+	bpf_map_update_elem(&blk_inflight, &k, &one, BPF_ANY);
+	emit(tp, REQ_BLK_ISSUE, 0, k.sector, 0, 0, k.dev, bpf_ktime_get_ns());
+	return 0;
+}
+
+SEC("tracepoint/block/block_rq_complete")
+int blk_complete(struct trace_event_raw_block_rq_completion *tp)
+{
+	struct req_blk_key k = { .sector = tp->sector, .dev = tp->dev };
+
+	if (bpf_map_delete_elem(&blk_inflight, &k))
+		return 0;	/* not one of the VMM's */
+	emit(tp, REQ_BLK_DONE, 0, k.sector, tp->error, 0, k.dev, bpf_ktime_get_ns());
 	return 0;
 }
 

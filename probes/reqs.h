@@ -13,6 +13,13 @@
 #define REQ_MAX_DEVS		64
 #define REQ_DEV_NAME_LEN	32	/* as struct device's name */
 #define REQ_RINGBUF_BYTES	(16u << 20)
+#define REQ_MAX_BLK_INFLIGHT	4096	/* block requests the VMM has issued, not completed */
+
+struct req_blk_key {
+	__u64 sector;
+	__u32 dev;
+	__u32 pad;
+};
 
 /* What happened; the fields of struct req_event say which value is where. */
 enum req_kind {
@@ -23,6 +30,8 @@ enum req_kind {
 	REQ_DONE,		/* ts; req; res = status */
 	REQ_GUEST,		/* ts = guest took the I/O; req = its doorbell write;
 				   arg = completion seen; dev; tag */
+	REQ_BLK_ISSUE,		/* ts; arg = sector; tag = block dev_t; tid (the issuer) */
+	REQ_BLK_DONE,		/* ts; arg = sector; tag = block dev_t; res = error */
 	REQ_NR_KINDS
 };
 

@@ -104,6 +104,22 @@ struct trace_event_raw_kvm_fpu {
 	u32 load;
 };
 
+struct trace_event_raw_block_rq {
+	struct trace_entry ent;
+	u32 dev;
+	u64 sector;
+	unsigned int nr_sector;
+	unsigned int bytes;
+};
+
+struct trace_event_raw_block_rq_completion {
+	struct trace_entry ent;
+	u32 dev;
+	u64 sector;
+	unsigned int nr_sector;
+	int error;
+};
+
 struct trace_event_raw_io_uring_complete {
 	struct trace_entry ent;
 	void *ctx;

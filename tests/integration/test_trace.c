@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "lib/file.h"
@@ -215,7 +217,7 @@ static void check_stages(const char *buffer, const char *transport)
 		cr_assert_eq(test_json_num(d, "matched"), 400, "every timed I/O joined: %s", last);
 		cr_assert_eq(test_json_num(d, "partial"), 0);
 		cr_assert_gt(test_json_num(d, "requests"), 400, "the verify pass is outside the window");
-		cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(d, "stages")), 8, "%s", last);
+		cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(d, "stages")), 10, "%s", last);
 		cr_assert_leq(test_json_num(d, "negative"), 4, "clock anchors off: %s", last);
 		sum = test_json_num(d, "sum_of_stage_means_ns");
 		guest = vmm_mean(v, devs[i][2]);
@@ -260,6 +262,62 @@ Test(trace, stages_need_a_vmm_with_request_probes)
 					  "/bin/true", NULL }, &out, &err), 1);
 	cr_assert_eq(test_count_lines(err), 1, "%s", err);
 	cr_assert_not_null(strstr(err, "request probes"), "%s", err);
+	free(out);
+	free(err);
+}
+
+/*
+ * With O_DIRECT on an image whose blocks exist on a block device, the
+ * backend I/O splits into queue, device and cqe from the kernel's block
+ * requests (a sparse image or the page cache never reach the device).
+ */
+Test(trace, stages_follow_the_block_device, .timeout = 180)
+{
+	char dir[] = "build/vioscope-blk-XXXXXX", img[64], disk[96], *out, *err;
+	static char buf[1 << 20];
+	const cJSON *d, *st;
+	struct stat sb;
+	cJSON *t;
+	FILE *f;
+	int i, rc;
+
+	test_require_kvm();
+	test_require_bpf();
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(stat(dir, &sb), 0);
+	if (major(sb.st_dev) == 0) {
+		rmdir(dir);
+		fprintf(stderr, "SKIP: build/ is not on a block device (tmpfs, overlay)\n");
+		cr_skip_test("build/ is not on a block device");
+	}
+	snprintf(img, sizeof(img), "%s/full.img", dir);
+	f = fopen(img, "w");
+	cr_assert_not_null(f);
+	for (i = 0; i < (int)sizeof(buf); i++)
+		buf[i] = (char)(i * 7);
+	for (i = 0; i < 16; i++)	/* 16 MiB, every block allocated */
+		cr_assert_eq(fwrite(buf, 1, sizeof(buf), f), sizeof(buf));
+	cr_assert_eq(fclose(f), 0);
+	sync();
+	snprintf(disk, sizeof(disk), "pv:%s,direct", img);
+	rc = test_run((char *[]){ (char *)test_bin("vioscope"), "trace", "--json", "--stages", "--",
+				 (char *)test_bin("vioscope-vmm"), "--quiet", "--disk", disk,
+				 "--workload", "disk dev=pv rw=randread ios=300", NULL }, &out, &err);
+	unlink(img);
+	rmdir(dir);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert_not_null(strstr(out, "{\"type\":\"stages\""), "%s", out);
+	t = cJSON_Parse(strstr(out, "{\"type\":\"stages\""));	/* the line ends the value */
+	cr_assert_not_null(t, "%s", out);
+	cr_assert_not_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(t, "kernel_events")),
+				  "block_rq_issue, block_rq_complete"), "%s", out);
+	d = find(cJSON_GetObjectItem(t, "devices"), "device", "virtio-blk0", NULL, NULL, NULL, NULL);
+	cr_assert_not_null(d, "%s", out);
+	cr_assert_geq(test_json_num(d, "blk_ios"), 0.95 * 300, "%s", out);
+	cJSON_ArrayForEach(st, cJSON_GetObjectItem(d, "stages"))
+		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(st, "stage")), "device"))
+			cr_assert_gt(test_json_num(st, "p50_ns"), 0);
+	cJSON_Delete(t);
 	free(out);
 	free(err);
 }
