@@ -269,7 +269,7 @@ FUZZ_AHCI_SRCS := tests/fuzz/fuzz_ahci.c hypervisor/devices/ahci.c hypervisor/de
 	hypervisor/backends/blk.c hypervisor/backends/sync.c hypervisor/backends/uring.c \
 	hypervisor/device.c hypervisor/metrics.c hypervisor/msix.c hypervisor/pci.c hypervisor/bus.c \
 	hypervisor/irq.c hypervisor/kvm.c hypervisor/evloop.c analyzers/hist.c lib/log.c \
-	collectors/perf_event.c
+	collectors/perf_event.c hypervisor/vcpu.c
 $(BIN)/fuzz-ahci: $(FUZZ_AHCI_SRCS)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)

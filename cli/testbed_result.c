@@ -138,17 +138,24 @@ static bool judge_shell(const struct suite_input *in, cJSON *rec, cJSON *metrics
 }
 
 /* The last JSON line of a vioscope trace --json file: the totals. */
-static cJSON *trace_total(const char *path)
+/* The last JSON line of a vioscope trace output with "type": type. */
+static cJSON *trace_line(const char *path, const char *type)
 {
-	char *text = path ? file__read_text(path) : NULL, *last = text, *p;
-	cJSON *t = NULL;
+	char *text = path ? file__read_text(path) : NULL, *p;
+	cJSON *found = NULL;
 
-	for (p = text; p && (p = strstr(p, "\n{")); p++)
-		last = p + 1;
-	if (last)
-		t = cJSON_Parse(last);
+	for (p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+		cJSON *t = *p == '{' ? cJSON_Parse(p) : NULL;
+
+		if (t && !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(t, "type")) ?: "", type)) {
+			cJSON_Delete(found);
+			found = t;
+		} else {
+			cJSON_Delete(t);
+		}
+	}
 	free(text);
-	return t;
+	return found;
 }
 
 static double exit_count(const cJSON *exits, const char *kind, const char *reason)
@@ -171,7 +178,7 @@ static double exit_count(const cJSON *exits, const char *kind, const char *reaso
  */
 static bool judge_trace(const struct suite_input *in, cJSON *rec, cJSON *metrics)
 {
-	cJSON *t = trace_total(in->trace_path);
+	cJSON *t = trace_line(in->trace_path, "total");
 	const cJSON *exits = cJSON_GetObjectItem(t, "exits");
 	const cJSON *fires = cJSON_GetObjectItem(t, "kvm_exit_fires");
 	double kernel = exit_count(exits, "kernel", NULL);
@@ -190,6 +197,40 @@ static bool judge_trace(const struct suite_input *in, cJSON *rec, cJSON *metrics
 	return ok;
 }
 
+/*
+ * vioscope trace --stages on Linux's virtio_blk running fio: every request
+ * the VMM took is followed from its doorbell to its interrupt (Linux gives
+ * no guest times: the VMM's view), with nothing dropped.
+ */
+static bool judge_stages(const struct suite_input *in, cJSON *rec, cJSON *metrics)
+{
+	cJSON *t = trace_line(in->trace_path, "stages");
+	const cJSON *d = NULL, *e;
+	double requests, complete;
+	bool ok;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(t, "devices"))
+		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, "device")) ?: "", "virtio-blk0"))
+			d = e;
+	requests = cJSON_GetNumberValue(cJSON_GetObjectItem(d, "requests"));
+	complete = cJSON_GetNumberValue(cJSON_GetObjectItem(d, "complete"));
+	ok = judge_fio_discard(in, rec, metrics) && d && requests >= 1000 &&
+	     complete >= 0.99 * requests &&
+	     !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(d, "view")) ?: "", "vmm") &&
+	     cJSON_GetNumberValue(cJSON_GetObjectItem(t, "drops")) == 0;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(d, "stages")) {
+		char name[48];
+
+		snprintf(name, sizeof(name), "stage_%s_p50",
+			 cJSON_GetStringValue(cJSON_GetObjectItem(e, "stage")) ?: "?");
+		metric__add(metrics, name, "ns", "lower_is_better",
+			    cJSON_GetNumberValue(cJSON_GetObjectItem(e, "p50_ns")));
+	}
+	if (t)
+		cJSON_AddItemToObject(rec, "stages", t);
+	return ok;
+}
+
 static const struct {
 	const char *suite;
 	bool (*judge)(const struct suite_input *in, cJSON *rec, cJSON *metrics);
@@ -200,6 +241,7 @@ static const struct {
 	{ "ahci", judge_fio },
 	{ "e1000e-passthrough", judge_iperf },
 	{ "trace-svm", judge_trace },
+	{ "trace-stages", judge_stages },
 };
 
 int cmd_testbed_result(int argc, char **argv)
