@@ -96,6 +96,7 @@ COLLECTOR_OBJS := \
 	collectors/kvm_exits_bpf.o \
 	collectors/kvm_exits_tracefs.o \
 	collectors/reqs.o \
+	collectors/bpf_util.o \
 	collectors/exit_reasons.o \
 	collectors/attribute.o
 

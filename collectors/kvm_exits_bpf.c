@@ -6,6 +6,8 @@
  */
 #include "collectors/kvm_exits_backend.h"
 
+#include "collectors/bpf_util.h"
+
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -32,14 +34,6 @@ struct kx_bpf {
 	int stats_fd;		/* BPF run-time stats stay on while it is open */
 	char describe[160];
 };
-
-static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
 
 /* Whether this kernel can run mode at all (a cheap check before loading). */
 static bool mode_supported(enum kx_mode m)
@@ -125,15 +119,9 @@ static int bpf_open(void **priv, pid_t pid, const char *mode, char *why, size_t 
 			return -EINVAL;
 		}
 	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		snprintf(why, why_len, "no kernel BTF (/sys/kernel/btf/vmlinux): CO-RE cannot relocate");
-		return -ENOENT;
-	}
-	/* libbpf finds tracepoint ids in tracefs, which may not be mounted. */
-	ret = kx__need_tracefs(why, why_len);
+	ret = bpf_util__prepare(why, why_len);
 	if (ret)
 		return ret;
-	libbpf_set_print(getenv("VIOSCOPE_BPF_DEBUG") ? NULL : silent);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -231,20 +219,8 @@ static int bpf_snapshot(void *priv, struct kx_snapshot *s)
 		for (cpu = 0; cpu < ncpus; cpu++)
 			s->counters[i] += percpu[cpu];
 	}
-	if (c->stats_fd >= 0) {
-		struct bpf_program *prog;
-
-		bpf_object__for_each_program(prog, c->skel->obj) {
-			struct bpf_prog_info info = { 0 };
-			__u32 len = sizeof(info);
-
-			if (bpf_program__fd(prog) >= 0 &&
-			    !bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len)) {
-				s->prog_runs += info.run_cnt;
-				s->prog_ns += info.run_time_ns;
-			}
-		}
-	}
+	if (c->stats_fd >= 0)
+		bpf_util__cost(c->skel->obj, &s->prog_runs, &s->prog_ns);
 	free(rv);
 	free(av);
 	return 0;

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collectors/kvm_exits_backend.h"
+#include "collectors/bpf_util.h"
 #include "reqs.skel.h"
 
 #define TP_DIR "/sys/kernel/tracing/events/"
@@ -31,14 +31,6 @@ struct req_collector {
 	uint64_t lost;		/* perf buffer: samples the kernel could not write */
 	char kernel[192];	/* the kernel-side events attached, or why not */
 };
-
-static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
 
 static int on_ring(void *ctx, void *data, size_t size)
 {
@@ -184,14 +176,9 @@ int req_collector__open(struct req_collector **out, const struct req_collector_o
 	bool ring;
 	int ret;
 
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		snprintf(why, why_len, "no kernel BTF (/sys/kernel/btf/vmlinux): CO-RE cannot relocate");
-		return -ENOENT;
-	}
-	ret = kx__need_tracefs(why, why_len);
+	ret = bpf_util__prepare(why, why_len);
 	if (ret)
 		return ret;
-	libbpf_set_print(getenv("VIOSCOPE_BPF_DEBUG") ? NULL : silent);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
@@ -285,21 +272,9 @@ void req_collector__counters(const struct req_collector *c, uint64_t *events, ui
 
 void req_collector__cost(const struct req_collector *c, uint64_t *runs, uint64_t *ns)
 {
-	struct bpf_program *prog;
-
 	*runs = *ns = 0;
-	if (c->stats_fd < 0)
-		return;
-	bpf_object__for_each_program(prog, c->skel->obj) {
-		struct bpf_prog_info info = { 0 };
-		__u32 len = sizeof(info);
-
-		if (bpf_program__fd(prog) >= 0 &&
-		    !bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len)) {
-			*runs += info.run_cnt;
-			*ns += info.run_time_ns;
-		}
-	}
+	if (c->stats_fd >= 0)
+		bpf_util__cost(c->skel->obj, runs, ns);
 }
 
 void req_collector__dev_name(const struct req_collector *c, unsigned int dev, char *buf,

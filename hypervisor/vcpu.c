@@ -259,10 +259,9 @@ uint64_t vcpu__exit_ns(void)
  */
 int vcpu__tsc_anchor(struct tsc_anchor *a)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m;
+	/* struct kvm_msrs ends in a flexible array: room for one entry. */
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8 + 1];
+	struct kvm_msrs *m = (struct kvm_msrs *)buf;
 	int i, ok = 0;
 
 	if (!current_cpu)
@@ -270,15 +269,15 @@ int vcpu__tsc_anchor(struct tsc_anchor *a)
 	for (i = 0; i < 5; i++) {
 		uint64_t t0, t1;
 
-		memset(&m, 0, sizeof(m));
-		m.hdr.nmsrs = 1;
-		m.e.index = MSR_IA32_TSC;
+		memset(buf, 0, sizeof(buf));
+		m->nmsrs = 1;
+		m->entries[0].index = MSR_IA32_TSC;
 		t0 = now_ns();
-		if (__kvm_ioctl(current_cpu->fd, KVM_GET_MSRS, &m) != 1)
+		if (__kvm_ioctl(current_cpu->fd, KVM_GET_MSRS, m) != 1)
 			continue;
 		t1 = now_ns();
 		if (!ok || (t1 - t0) / 2 < a->err_ns) {
-			a->tsc = m.e.data;
+			a->tsc = m->entries[0].data;
 			a->host_ns = t0 + (t1 - t0) / 2;
 			a->err_ns = (t1 - t0) / 2 + 1;
 			ok = 1;

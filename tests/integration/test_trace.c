@@ -30,6 +30,20 @@ static const cJSON *find(const cJSON *arr, const char *k1, const char *v1, const
 	return NULL;
 }
 
+/* The files a traced run leaves in its directory, and the directory. */
+static void remove_run_dir(const char *dir)
+{
+	static const char *const files[] = { "trace.json", "vmm.json", "a.img", "b.img" };
+	char path[96];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 static double num(const cJSON *o, const char *path)
 {
 	return o ? test_json_num(o, path) : NAN;
@@ -111,13 +125,7 @@ static void check_backend(const char *backend, const char *mode)
 	free(text);
 	free(out);
 	free(err);
-	unlink(tfile);
-	unlink(vfile);
-	snprintf(tfile, sizeof(tfile), "%s/a.img", dir);
-	unlink(tfile);
-	snprintf(tfile, sizeof(tfile), "%s/b.img", dir);
-	unlink(tfile);
-	rmdir(dir);
+	remove_run_dir(dir);
 }
 
 Test(trace, bpf_counts_match_the_vmm_and_devices_are_named, .timeout = 120)
@@ -229,13 +237,7 @@ static void check_stages(const char *buffer, const char *transport)
 	free(text);
 	free(out);
 	free(err);
-	unlink(tfile);
-	unlink(vfile);
-	snprintf(tfile, sizeof(tfile), "%s/a.img", dir);
-	unlink(tfile);
-	snprintf(tfile, sizeof(tfile), "%s/b.img", dir);
-	unlink(tfile);
-	rmdir(dir);
+	remove_run_dir(dir);
 }
 
 Test(trace, stages_add_up_to_the_guest_latency, .timeout = 180)
