@@ -27,11 +27,11 @@ ifeq ($(WERROR),1)
 WARNINGS += -Werror
 endif
 
-PKGS := libcjson gsl liburing libbpf libtracefs libtraceevent
+PKGS := libcjson gsl liburing libbpf libtracefs libtraceevent sqlite3
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARNINGS) -I. -D_GNU_SOURCE -MD -MP \
 	      $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm -luring -lbpf -ltracefs -ltraceevent) -lpthread
+LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm -luring -lbpf -ltracefs -ltraceevent -lsqlite3) -lpthread
 
 # BPF programs (probes/*.bpf.c): clang for the bpf target, CO-RE against
 # the kernel's BTF (vmlinux.h generated at build time), libbpf skeletons.
@@ -100,14 +100,23 @@ COLLECTOR_OBJS := \
 	collectors/exit_reasons.o \
 	collectors/attribute.o
 
+# The results side: database, suites (the CLI and the tests, not the VMM).
+RESULTS_OBJS := \
+	lib/db.o \
+	lib/schema.o \
+	lib/suite.o
+
 CLI_OBJS := \
 	cli/vioscope.o \
+	cli/run.o \
+	cli/run_disk.o \
 	cli/doctor.o \
 	cli/testbed_result.o \
 	cli/fio_summary.o \
 	cli/trace.o \
 	cli/trace_stages.o \
 	$(COLLECTOR_OBJS) \
+	$(RESULTS_OBJS) \
 	$(LIB_OBJS)
 
 TEST_OBJS := \
@@ -181,6 +190,16 @@ $(OUT)/%.o: %.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# lib/schema.sql compiled in as one C string (lib/db.c applies it).
+$(OUT)/lib/schema.c: lib/schema.sql
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q){ echo 'const char vioscope_schema_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/.*/"&\\n"/' $<; echo ';'; } > $@.tmp && mv $@.tmp $@
+$(OUT)/lib/schema.o: $(OUT)/lib/schema.c
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
 $(OUT)/lib/env.o: ALL_CFLAGS += -DVIOSCOPE_GIT_REV='"$(GIT_REV)"'
 $(OUT)/lib/env.o: FORCE
 
@@ -231,7 +250,7 @@ $(GUEST): $(patsubst hypervisor/guest/%,$(OUT)/guest/%,$(GUEST_OBJS)) hypervisor
 	$(Q)mkdir -p $(@D)
 	$(Q)$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
 
-$(TESTS): $(addprefix $(OUT)/,$(TEST_OBJS) $(VMM_CORE_OBJS) $(COLLECTOR_OBJS) $(LIB_OBJS))
+$(TESTS): $(addprefix $(OUT)/,$(TEST_OBJS) $(VMM_CORE_OBJS) $(COLLECTOR_OBJS) $(RESULTS_OBJS) $(LIB_OBJS))
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcriterion

@@ -5,5 +5,6 @@ int cmd_doctor(int argc, char **argv);
 int cmd_testbed_result(int argc, char **argv);
 int cmd_fio_summary(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif /* VIOSCOPE__CLI_H */

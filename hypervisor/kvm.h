@@ -35,6 +35,7 @@ struct kvm_config {
 	uint64_t ram_size;
 	int nr_cpus;
 	bool console;		/* UART output to stdout */
+	bool samples;		/* every per-op latency in the JSON results */
 };
 
 struct kvm {

@@ -45,6 +45,7 @@ struct options {
 	int nr_disks;
 	int timeout_s;
 	bool console;
+	bool samples;
 };
 
 static volatile sig_atomic_t got_signal;
@@ -65,6 +66,7 @@ static void usage(FILE *f)
 "  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M, at most 3G)\n"
 "  --cpus N             vCPUs (default 1, at most 64)\n"
 "  --json FILE          write results, exits, device metrics and environment\n"
+"  --samples            with --json: every per-op latency (ns) of each record\n"
 "  --timeout SEC        stop the guest after SEC seconds (default 600, 0 = never)\n"
 "  --quiet              do not copy the guest console to stdout\n"
 "  --list-devices       list the device models\n"
@@ -121,6 +123,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "disk", required_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "samples", no_argument, NULL, 'S' },
 		{ "list-devices", no_argument, NULL, 'L' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -156,6 +159,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 't': o->timeout_s = parse_int("--timeout", optarg, 0, INT_MAX / 1000); break;
 		case 'q': o->console = false; break;
+		case 'S': o->samples = true; break;
 		case 'L': device__print_models(); exit(0);
 		case 'v': log_level = LOG_DEBUG; break;
 		case 'V': printf("vioscope-vmm %s\n", env__version()); exit(0);
@@ -457,7 +461,8 @@ int main(int argc, char **argv)
 
 	log_prog = "vioscope-vmm";
 	parse_options(argc, argv, &o);
-	cfg = (struct kvm_config){ .ram_size = o.mem, .nr_cpus = o.cpus, .console = o.console };
+	cfg = (struct kvm_config){ .ram_size = o.mem, .nr_cpus = o.cpus, .console = o.console,
+				   .samples = o.samples };
 
 	ret = kvm__init(&kvm, &cfg);
 	if (!ret)

@@ -304,6 +304,21 @@ static double add_distribution(cJSON *parent, const char *name, const uint64_t *
 	return tsc_khz ? ns.mean : 0;
 }
 
+/* --samples: every op's latency in ns, the timer's cost taken off as in
+ * per_op, in the guest's completion order. */
+static void add_samples(cJSON *o, const uint64_t *v, uint64_t n, uint64_t offset, uint64_t tsc_khz)
+{
+	cJSON *a;
+	uint64_t i;
+
+	if (!v || !n || !tsc_khz)
+		return;
+	a = cJSON_AddArrayToObject(o, "samples_ns");
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(
+			llround((double)(v[i] > offset ? v[i] - offset : 0) * 1e6 / (double)tsc_khz)));
+}
+
 static void add_exits(cJSON *rec, const struct guest_result *gr)
 {
 	const struct observed *d = &gr->during;
@@ -450,6 +465,9 @@ cJSON *results__to_json(struct kvm *kvm)
 					    (uint64_t)timer.p50, kvm->tsc_khz);
 		add_distribution(o, "per_op_gross", gr->measured, rec->measured.count, 0,
 				 kvm->tsc_khz);
+		if (kvm->cfg.samples)
+			add_samples(o, gr->measured, rec->measured.count, (uint64_t)timer.p50,
+				    kvm->tsc_khz);
 		add_distribution(o, "timer_overhead", gr->timer, rec->timer.count, 0,
 				 kvm->tsc_khz);
 		if (mean > 0 && raw_mean > 0)

@@ -63,12 +63,31 @@ static uint64_t next_random(void)
 	return rng;
 }
 
-/* Only the first 8 bytes depend on the block (see vio_pattern). */
+/*
+ * The pattern of abi.h. Past the first 8 bytes, byte i is (i*7 + 0x5a) ^
+ * (i >> 8): 256-byte row k is the row of i = 0..255 XOR k, filled here in
+ * 64-bit words. Guest code runs emulated on PVM (about 270 ns an
+ * instruction): a byte loop over 4 x 128 KiB took seconds.
+ */
 static void fill_pattern(uint8_t *buf, uint32_t bs, uint64_t block, int whole)
 {
-	uint32_t i;
+	uint64_t row[32], *d = (uint64_t *)buf;
+	uint8_t *r = (uint8_t *)row;
+	uint32_t i, k;
 
-	for (i = 0; i < (whole ? bs : 8); i++)
+	if (whole) {
+		for (i = 0; i < 256; i++)
+			r[i] = (uint8_t)(i * 7 + 0x5a);
+		for (k = 0; k < bs / 256; k++) {
+			uint64_t x = 0x0101010101010101ULL * (uint8_t)k;
+
+			for (i = 0; i < 32; i++)
+				*d++ = row[i] ^ x;
+		}
+		for (i = bs / 256 * 256; i < bs; i++)
+			buf[i] = vio_pattern(block, i);
+	}
+	for (i = 0; i < 8; i++)
 		buf[i] = vio_pattern(block, i);
 }
 

@@ -1,0 +1,284 @@
+/*
+ * The disk class of `vioscope run`: one suite line in each mode.
+ *   emul    the probe guest's AHCI driver on vioscope-vmm's AHCI model
+ *   pv      its virtio-blk driver on the virtio-blk model
+ *   pt      pass-through: needs VFIO, and a guest with an NVMe driver
+ *           (Linux in the nested test bed: make bench-disk-nested)
+ *   native  fio on the host, on the same image: the ceiling. Host I/O is
+ *           so fast that the guest's I/O count would last milliseconds,
+ *           which fio's millisecond clock cannot rate: it runs for
+ *           native_runtime=S seconds (default 1) instead.
+ * All modes use one raw image in the work directory, io_uring underneath.
+ */
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/run.h"
+#include "lib/file.h"
+
+#define IMAGE_SIZE "64M"
+
+static bool have_iommu(void)
+{
+	DIR *d = opendir("/sys/kernel/iommu_groups");
+	struct dirent *e;
+	bool any = false;
+
+	while (d && (e = readdir(d)))
+		any |= e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return any;
+}
+
+static bool in_path(const char *prog)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
+	return system(cmd) == 0;
+}
+
+static const char *disk_unavailable(const char *mode, char *buf, size_t len)
+{
+	if (!strcmp(mode, "pt")) {
+		if (!have_iommu())
+			return "no IOMMU (/sys/kernel/iommu_groups is empty): VFIO pass-through "
+			       "cannot run here; the nested test bed measures it "
+			       "(make bench-disk-nested)";
+		return "the probe guest has no NVMe driver: pass-through disks are measured "
+		       "with Linux guests (make bench-disk-nested)";
+	}
+	if (!strcmp(mode, "native"))
+		return in_path("fio") ? NULL : "fio is not installed (scripts/install-deps)";
+	if (strcmp(mode, "emul") && strcmp(mode, "pv")) {
+		snprintf(buf, len, "unknown mode '%s' (emul, pv, pt, native)", mode);
+		return buf;
+	}
+	if (access("/dev/kvm", R_OK | W_OK))
+		return "no usable /dev/kvm: the reference VMM needs KVM";
+	return NULL;
+}
+
+static double num(const cJSON *o, const char *k1, const char *k2, const char *k3)
+{
+	const char *keys[3] = { k1, k2, k3 };
+	int i;
+
+	for (i = 0; i < 3 && keys[i] && o; i++)
+		o = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
+	return cJSON_IsNumber(o) ? o->valuedouble : -1;
+}
+
+static cJSON *read_json(const char *path)
+{
+	char *text = file__read_text(path);
+	cJSON *j = text ? cJSON_Parse(text) : NULL;
+
+	free(text);
+	return j;
+}
+
+/* The last JSON line of a vioscope trace output with "type": "stages". */
+static cJSON *stages_line(const char *path)
+{
+	char *text = file__read_text(path), *p;
+	cJSON *j = NULL;
+
+	p = text ? strstr(text, "{\"type\":\"stages\"") : NULL;
+	if (p)
+		j = cJSON_Parse(p);
+	free(text);
+	return j;
+}
+
+/* One probe-guest record -> metrics and samples. */
+static int from_vmm(const cJSON *rec, struct run_result *r, char *why, size_t why_len)
+{
+	const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(rec, "status"));
+	const cJSON *m, *s;
+	size_t n = 0;
+
+	if (!status || strcmp(status, "ok")) {
+		snprintf(why, why_len, "the guest's disk workload failed: %s", status ?: "no result");
+		return -1;
+	}
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(rec, "metrics")) {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(m, "name"));
+		const char *dir = cJSON_GetStringValue(cJSON_GetObjectItem(m, "direction"));
+		double v = num(m, "value", NULL, NULL);
+
+		if (!name || !dir)
+			continue;
+		if (!strncmp(name, "verify_mismatches", 17) && v != 0) {
+			snprintf(why, why_len, "%s: %g blocks (data corruption)", name, v);
+			return -1;
+		}
+		run_result__add(r, name, cJSON_GetStringValue(cJSON_GetObjectItem(m, "unit")) ?: "",
+				!strcmp(dir, "higher_is_better"), v);
+	}
+	run_result__add(r, "exits_per_io", "count", false,
+			num(rec, "exits_per_op", "pio", NULL) + num(rec, "exits_per_op", "mmio", NULL));
+	s = cJSON_GetObjectItem(rec, "samples_ns");
+	r->samples = malloc(((size_t)cJSON_GetArraySize(s) + 1) * sizeof(uint64_t));
+	if (!r->samples)
+		return -1;
+	cJSON_ArrayForEach(m, s)
+		r->samples[n++] = (uint64_t)m->valuedouble;
+	r->nsamples = n;
+	return 0;
+}
+
+static int run_vmm(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
+		   struct run_result *r, char *why, size_t why_len)
+{
+	char vmm[256], cli[256], disk[320], workload[400], json[256], log[256], trace[256];
+	char *argv[24];
+	cJSON *j, *rec;
+	int argc = 0, rc;
+
+	snprintf(vmm, sizeof(vmm), "%s/vioscope-vmm", ctx->bindir);
+	snprintf(cli, sizeof(cli), "%s/vioscope", ctx->bindir);
+	snprintf(disk, sizeof(disk), "%s:%s/disk.img,size=" IMAGE_SIZE, mode, ctx->workdir);
+	snprintf(workload, sizeof(workload), "disk dev=%s %s", mode, l->params);
+	snprintf(json, sizeof(json), "%s/vmm.json", ctx->workdir);
+	snprintf(log, sizeof(log), "%s/vmm.log", ctx->workdir);
+	snprintf(trace, sizeof(trace), "%s/trace.json", ctx->workdir);
+	unlink(json);
+	if (ctx->trace) {
+		argv[argc++] = cli;
+		argv[argc++] = "trace";
+		argv[argc++] = "--json";
+		argv[argc++] = "--stages";
+		argv[argc++] = "-o";
+		argv[argc++] = trace;
+		argv[argc++] = "--";
+	}
+	argv[argc++] = vmm;
+	argv[argc++] = "--quiet";
+	argv[argc++] = "--samples";
+	argv[argc++] = "--timeout";
+	argv[argc++] = "300";
+	argv[argc++] = "--disk";
+	argv[argc++] = disk;
+	argv[argc++] = "--workload";
+	argv[argc++] = workload;
+	argv[argc++] = "--json";
+	argv[argc++] = json;
+	argv[argc] = NULL;
+	rc = run__command(argv, log);
+	j = read_json(json);
+	rec = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0);
+	if (rc != 0 || !rec) {
+		char *text = file__read_text(log), *last = text;
+
+		/* The VMM's (or trace's) own last line says why. */
+		for (char *p = text; p && (p = strstr(p, "error: ")); p++)
+			last = p;
+		snprintf(why, why_len, "vioscope-vmm exited %d: %.*s", rc,
+			 last ? (int)strcspn(last, "\n") : 0, last ? last : "");
+		free(text);
+		cJSON_Delete(j);
+		return -1;
+	}
+	rc = from_vmm(rec, r, why, why_len);
+	cJSON_Delete(j);
+	if (!rc && ctx->trace)
+		r->stages = stages_line(trace);
+	return rc;
+}
+
+/* fio's per-I/O total latency log (ns in fio 3.x): "msec, value, ddir, bs, ..." */
+static int read_lat_log(const char *path, struct run_result *r)
+{
+	FILE *f = fopen(path, "r");
+	size_t cap = 4096;
+	unsigned long long t, v;
+
+	if (!f)
+		return -1;
+	r->samples = malloc(cap * sizeof(uint64_t));
+	while (r->samples && fscanf(f, "%llu, %llu, %*[^\n]\n", &t, &v) == 2) {
+		if (r->nsamples == cap) {
+			uint64_t *p = realloc(r->samples, cap * 2 * sizeof(uint64_t));
+
+			if (!p)
+				break;
+			r->samples = p;
+			cap *= 2;
+		}
+		r->samples[r->nsamples++] = v;
+	}
+	fclose(f);
+	return r->samples ? 0 : -1;
+}
+
+static int run_native(const struct run_ctx *ctx, const struct suite_line *l,
+		      struct run_result *r, char *why, size_t why_len)
+{
+	char rw[32] = "randread", bs[32] = "4096", qd[32] = "1", secs[32] = "1", img[256];
+	char a_rw[48], a_bs[48], a_qd[48], a_t[48], a_file[288], a_out[288], a_log[288], json[256];
+	char log[256], lat[256];
+	const cJSON *job, *d;
+	cJSON *j;
+	int rc;
+
+	suite__param(l->params, "rw", rw, sizeof(rw));
+	suite__param(l->params, "bs", bs, sizeof(bs));
+	suite__param(l->params, "iodepth", qd, sizeof(qd));
+	suite__param(l->params, "native_runtime", secs, sizeof(secs));
+	snprintf(img, sizeof(img), "%s/disk.img", ctx->workdir);
+	snprintf(json, sizeof(json), "%s/fio.json", ctx->workdir);
+	snprintf(log, sizeof(log), "%s/fio.log", ctx->workdir);
+	snprintf(lat, sizeof(lat), "%s/fio_lat.1.log", ctx->workdir);
+	snprintf(a_rw, sizeof(a_rw), "--rw=%s", rw);
+	snprintf(a_bs, sizeof(a_bs), "--bs=%s", bs);
+	snprintf(a_qd, sizeof(a_qd), "--iodepth=%s", qd);
+	snprintf(a_t, sizeof(a_t), "--runtime=%s", secs);
+	snprintf(a_file, sizeof(a_file), "--filename=%s", img);
+	snprintf(a_out, sizeof(a_out), "--output=%s", json);
+	snprintf(a_log, sizeof(a_log), "--write_lat_log=%s/fio", ctx->workdir);
+	unlink(lat);
+	rc = run__command((char *[]){ "/usr/bin/env", "fio", "--name=native", a_file, a_rw, a_bs,
+				      a_qd, "--time_based", a_t, "--ioengine=io_uring",
+				      "--size=" IMAGE_SIZE,
+				      "--randrepeat=0", "--log_avg_msec=0", a_log,
+				      "--output-format=json", a_out, NULL }, log);
+	j = read_json(json);
+	job = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "jobs"), 0);
+	d = cJSON_GetObjectItem(job, strstr(rw, "write") ? "write" : "read");
+	if (rc != 0 || !d) {
+		snprintf(why, why_len, "fio exited %d (see %s)", rc, log);
+		cJSON_Delete(j);
+		return -1;
+	}
+	run_result__add(r, "iops", "IO/s", true, num(d, "iops", NULL, NULL));
+	run_result__add(r, "throughput_mib_s", "MiB/s", true,
+			num(d, "bw_bytes", NULL, NULL) / (1 << 20));
+	run_result__add(r, "io_errors", "count", false, num(job, "error", NULL, NULL));
+	cJSON_Delete(j);
+	if (read_lat_log(lat, r) == 0 && r->nsamples)
+		return 0;
+	snprintf(why, why_len, "fio wrote no latency log (%s)", lat);
+	return -1;
+}
+
+static int disk_run(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
+		    struct run_result *r, char *why, size_t why_len)
+{
+	if (!strcmp(mode, "native"))
+		return run_native(ctx, l, r, why, why_len);
+	return run_vmm(ctx, mode, l, r, why, why_len);
+}
+
+const struct class_runner run_disk = {
+	.class = "disk",
+	.headline = "iops",
+	.unavailable = disk_unavailable,
+	.run = disk_run,
+};
