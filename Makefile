@@ -137,6 +137,8 @@ TEST_OBJS := \
 	tests/hypervisor/devices/test_i8042.o \
 	tests/analyzers/test_hist.o \
 	tests/analyzers/test_stages.o \
+	tests/lib/test_suite.o \
+	tests/lib/test_db.o \
 	tests/collectors/test_exit_reasons.o \
 	tests/collectors/test_attribute.o \
 	tests/collectors/test_perf_event.o \
@@ -145,6 +147,7 @@ TEST_OBJS := \
 	tests/integration/test_vmm.o \
 	tests/integration/test_micro.o \
 	tests/integration/test_trace.o \
+	tests/integration/test_run.o \
 	tests/helpers.o
 
 # The probe guest: freestanding x86-64, flags from HOST-FACTS (the CPL0

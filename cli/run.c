@@ -199,10 +199,12 @@ static sqlite3_int64 new_run(sqlite3 *db, const struct run_opts *o, const char *
 
 	now_iso(started, sizeof(started));
 	exec(db, "BEGIN IMMEDIATE");
-	id = sql1(db, "INSERT INTO runs(label, suite, git_revision, started_at, status, command) "
-		      "VALUES (?, ?, ?, ?, 'running', ?)", "ttttt", o->label ? o->label : suite,
-		  suite, cJSON_GetStringValue(cJSON_GetObjectItem(env, "git_revision")) ?: "unknown",
-		  started, command);
+	id = sql1(db, "INSERT INTO runs(label, suite, git_revision, started_at, status, command, "
+		      "max_iterations, min_iterations, cv_target) "
+		      "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)", "tttttiid",
+		  o->label ? o->label : suite, suite,
+		  cJSON_GetStringValue(cJSON_GetObjectItem(env, "git_revision")) ?: "unknown",
+		  started, command, (sqlite3_int64)o->max_iter, (sqlite3_int64)o->min_iter, o->cv_pct);
 	cJSON_ArrayForEach(e, env) {
 		char *v = cJSON_IsString(e) ? strdup(e->valuestring) : cJSON_PrintUnformatted(e);
 
@@ -249,19 +251,30 @@ static void insert_cell(sqlite3 *db, sqlite3_int64 run, struct cell *c)
 	c->active = !reason;
 }
 
-/* --resume: the run's cells as stored; cells not finished start over. */
-static sqlite3_int64 load_run(sqlite3 *db, sqlite3_int64 want, struct cell **cells, size_t *nr)
+/* --resume: the run's cells and stopping rule as stored; cells not
+ * finished start over. */
+static sqlite3_int64 load_run(sqlite3 *db, struct run_opts *o, struct cell **cells, size_t *nr)
 {
+	sqlite3_int64 want = o->resume_id, run = 0;
 	sqlite3_stmt *st;
-	sqlite3_int64 run = 0;
 
-	check(db, sqlite3_prepare_v2(db, want ? "SELECT id FROM runs WHERE id = ?" :
-				     "SELECT id FROM runs WHERE status IN ('running', 'interrupted') "
-				     "ORDER BY id DESC LIMIT 1", -1, &st, NULL), "resume");
+	check(db, sqlite3_prepare_v2(db, want ?
+				     "SELECT id, max_iterations, min_iterations, cv_target FROM runs "
+				     "WHERE id = ?" :
+				     "SELECT id, max_iterations, min_iterations, cv_target FROM runs "
+				     "WHERE status IN ('running', 'interrupted') ORDER BY id DESC LIMIT 1",
+				     -1, &st, NULL), "resume");
 	if (want)
 		sqlite3_bind_int64(st, 1, want);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_step(st) == SQLITE_ROW) {
 		run = sqlite3_column_int64(st, 0);
+		if (!o->max_iter)
+			o->max_iter = sqlite3_column_int(st, 1);
+		if (!o->min_iter)
+			o->min_iter = sqlite3_column_int(st, 2);
+		if (!o->cv_pct)
+			o->cv_pct = sqlite3_column_double(st, 3);
+	}
 	sqlite3_finalize(st);
 	if (!run)
 		die(want ? "run: --resume=%lld: no such run" : "run: --resume: no unfinished run%.0lld",
@@ -586,7 +599,7 @@ int cmd_run(int argc, char **argv)
 		die("run: %s", why);
 
 	if (o.resume) {
-		run = load_run(db, o.resume_id, &cells, &nr);
+		run = load_run(db, &o, &cells, &nr);
 		defaults(&o, NULL);
 	} else {
 		struct suite s;

@@ -134,9 +134,23 @@ static int from_vmm(const cJSON *rec, struct run_result *r, char *why, size_t wh
 	return 0;
 }
 
+/* The probe guest's workload: the line's parameters but the native_* ones. */
+static void guest_params(const char *params, char *out, size_t len)
+{
+	char copy[SUITE_PARAMS_MAX], *save, *w;
+	size_t n = 0;
+
+	snprintf(copy, sizeof(copy), "%s", params);
+	out[0] = 0;
+	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+		if (strncmp(w, "native_", 7) && n < len)
+			n += (size_t)snprintf(out + n, len - n, "%s%s", n ? " " : "", w);
+}
+
 static int run_vmm(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
 		   struct run_result *r, char *why, size_t why_len)
 {
+	char params[SUITE_PARAMS_MAX];
 	char vmm[256], cli[256], disk[320], workload[400], json[256], log[256], trace[256];
 	char *argv[24];
 	cJSON *j, *rec;
@@ -145,7 +159,8 @@ static int run_vmm(const struct run_ctx *ctx, const char *mode, const struct sui
 	snprintf(vmm, sizeof(vmm), "%s/vioscope-vmm", ctx->bindir);
 	snprintf(cli, sizeof(cli), "%s/vioscope", ctx->bindir);
 	snprintf(disk, sizeof(disk), "%s:%s/disk.img,size=" IMAGE_SIZE, mode, ctx->workdir);
-	snprintf(workload, sizeof(workload), "disk dev=%s %s", mode, l->params);
+	guest_params(l->params, params, sizeof(params));
+	snprintf(workload, sizeof(workload), "disk dev=%s %s", mode, params);
 	snprintf(json, sizeof(json), "%s/vmm.json", ctx->workdir);
 	snprintf(log, sizeof(log), "%s/vmm.log", ctx->workdir);
 	snprintf(trace, sizeof(trace), "%s/trace.json", ctx->workdir);

@@ -11,7 +11,10 @@ CREATE TABLE runs (
 	started_at TEXT NOT NULL,	-- UTC, ISO 8601
 	finished_at TEXT,
 	status TEXT NOT NULL,		-- running | done | interrupted
-	command TEXT			-- the vioscope run command line
+	command TEXT,			-- the vioscope run command line
+	max_iterations INTEGER NOT NULL,	-- the stopping rule, kept for --resume
+	min_iterations INTEGER NOT NULL,
+	cv_target REAL NOT NULL		-- percent
 );
 
 -- Where it ran: kernel, cpu, kvm_kind (PVM | VT-x | SVM | TCG), versions.

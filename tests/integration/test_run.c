@@ -1,0 +1,188 @@
+/*
+ * vioscope run end to end (needs /dev/kvm; fio for the native cells): a
+ * small suite into a temporary database, every sample stored, the
+ * unavailable mode recorded with its reason; a run killed with SIGKILL
+ * keeps what it committed and --resume finishes it.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/helpers.h"
+
+static char dir[] = "/tmp/vioscope-run-XXXXXX";
+static char db_path[96], suite_path[96], workdir[96];
+
+static void setup(void)
+{
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(db_path, sizeof(db_path), "%s/r.db", dir);
+	snprintf(suite_path, sizeof(suite_path), "%s/mini", dir);
+	snprintf(workdir, sizeof(workdir), "%s/wd", dir);
+	f = fopen(suite_path, "w");
+	cr_assert_not_null(f);
+	fputs("# two cells a mode, two iterations each\n"
+	      "option iterations=2 min-iterations=2\n"
+	      "disk rr rw=randread bs=4096 iodepth=1 ios=300 verify=1 native_runtime=1\n"
+	      "disk sw rw=write bs=65536 iodepth=2 ios=100\n", f);
+	fclose(f);
+}
+
+static void teardown(void)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(run, .init = setup, .fini = teardown, .timeout = 300);
+
+static sqlite3 *open_db(void)
+{
+	sqlite3 *db;
+
+	cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+static long long q(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
+		     sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static bool have_fio(void)
+{
+	return system("command -v fio >/dev/null 2>&1") == 0;
+}
+
+/* What every finished run of the mini suite must hold. */
+static void check_complete(sqlite3 *db)
+{
+	long long done = have_fio() ? 6 : 4;
+
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM runs WHERE status = 'done'"), 1);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells"), 8, "2 workloads x 4 modes");
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), done);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE mode = 'pt' AND status = 'unavailable' "
+			   "AND length(reason) > 20"), 2, "pass-through says why it cannot run");
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM iterations"), 2 * done, "warm-ups are not kept");
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM (SELECT cell_id FROM iterations GROUP BY cell_id "
+			   "HAVING MIN(seq) = 1 AND MAX(seq) = 2)"), done);
+	/* Every guest I/O's latency is in the database. */
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM samples s JOIN iterations i ON i.id = s.iteration_id "
+			   "JOIN cells c ON c.id = i.cell_id WHERE c.mode IN ('emul', 'pv') AND "
+			   "s.count = (CASE c.workload WHEN 'rr' THEN 300 ELSE 100 END) AND "
+			   "length(s.data) = 8 * s.count"), 8);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name = 'iops' AND value > 0"), 2 * done);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name = 'lat_p99' AND "
+			   "direction = 'lower_is_better' AND value > 0"), 2 * done);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name LIKE 'verify_mismatches%' AND "
+			   "value != 0"), 0);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM environment WHERE key IN ('kernel', 'cpu', "
+			   "'kvm_kind', 'git_revision')"), 4);
+}
+
+Test(run, a_suite_lands_in_the_database)
+{
+	char *out, *err;
+	sqlite3 *db;
+
+	test_require_kvm();
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "run", "--suite", suite_path,
+					  "--db", db_path, "--workdir", workdir, "--label", "t", NULL },
+			      &out, &err), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "unavailable: "), "%s", out);
+	db = open_db();
+	check_complete(db);
+	sqlite3_close(db);
+	free(out);
+	free(err);
+}
+
+/* SIGKILL at some point after the first commit: --resume finishes the run. */
+Test(run, killed_runs_resume)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	char *out, *err;
+	long long got = 0;
+	sqlite3 *db;
+	pid_t pid;
+	int i, status;
+
+	test_require_kvm();
+	pid = fork();
+	if (pid == 0) {
+		setpgid(0, 0);
+		freopen("/dev/null", "w", stdout);
+		freopen("/dev/null", "w", stderr);
+		execl(test_bin("vioscope"), "vioscope", "run", "--suite", suite_path, "--db", db_path,
+		      "--workdir", workdir, "--modes", "emul,pv", NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 600 && got < 3; i++) {
+		nanosleep(&ts, NULL);
+		if (access(db_path, R_OK))
+			continue;
+		db = open_db();
+		got = q(db, "SELECT COUNT(*) FROM iterations");
+		sqlite3_close(db);
+	}
+	cr_assert_geq(got, 3, "no iteration committed in 60 s");
+	kill(-pid, SIGKILL);	/* the run and the VMM it is running */
+	waitpid(pid, &status, 0);
+	db = open_db();
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM runs WHERE status = 'running'"), 1);
+	cr_assert_geq(q(db, "SELECT COUNT(*) FROM iterations"), 3, "committed iterations survive");
+	sqlite3_close(db);
+
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "run", "--resume", "--db",
+					  db_path, "--workdir", workdir, NULL }, &out, &err), 0,
+		     "%s", err);
+	db = open_db();
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM runs WHERE status = 'done'"), 1);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 4);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM iterations"), 8, "each cell exactly 2, once");
+	sqlite3_close(db);
+	free(out);
+	free(err);
+}
+
+Test(run, bad_usage_is_one_clear_line)
+{
+	static const char *const cases[][3] = {
+		{ "--suite", "no-such-suite", "cannot read" },
+		{ "--iterations", "0", "--iterations" },
+		{ "--cv", "-1", "--cv" },
+		{ "--resume", NULL, "no unfinished run" },
+	};
+	char *out, *err;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "run", "--db", db_path,
+						  (char *)cases[i][0], (char *)cases[i][1], NULL },
+				      &out, &err), 1, "%s %s", cases[i][0], cases[i][1] ?: "");
+		cr_assert_eq(test_count_lines(err), 1, "%s", err);
+		cr_assert_not_null(strstr(err, cases[i][2]), "%s", err);
+		free(out);
+		free(err);
+	}
+}
