@@ -51,7 +51,9 @@ LIB_OBJS := \
 	lib/regions.o \
 	analyzers/hist.o \
 	analyzers/stats.o \
-	analyzers/stages.o
+	analyzers/stages.o \
+	analyzers/ab.o \
+	analyzers/changepoint.o
 
 VMM_CORE_OBJS := \
 	collectors/perf_event.o \
@@ -137,6 +139,7 @@ TEST_OBJS := \
 	tests/hypervisor/devices/test_i8042.o \
 	tests/analyzers/test_hist.o \
 	tests/analyzers/test_stages.o \
+	tests/analyzers/test_ab.o \
 	tests/lib/test_suite.o \
 	tests/lib/test_db.o \
 	tests/collectors/test_exit_reasons.o \
