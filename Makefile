@@ -106,12 +106,15 @@ COLLECTOR_OBJS := \
 RESULTS_OBJS := \
 	lib/db.o \
 	lib/schema.o \
-	lib/suite.o
+	lib/suite.o \
+	lib/resultsdb.o
 
 CLI_OBJS := \
 	cli/vioscope.o \
 	cli/run.o \
 	cli/run_disk.o \
+	cli/compare.o \
+	cli/history.o \
 	cli/doctor.o \
 	cli/testbed_result.o \
 	cli/fio_summary.o \
@@ -151,6 +154,7 @@ TEST_OBJS := \
 	tests/integration/test_micro.o \
 	tests/integration/test_trace.o \
 	tests/integration/test_run.o \
+	tests/integration/test_compare.o \
 	tests/helpers.o
 
 # The probe guest: freestanding x86-64, flags from HOST-FACTS (the CPL0
@@ -184,7 +188,8 @@ CLI := $(BIN)/vioscope
 GUEST := $(BIN)/vioscope-guest.elf
 TESTS := $(BIN)/vioscope-tests
 
-.PHONY: all deps check check-slow check-nested demo bench bench-disk bench-disk-nested bench-probes fuzz clean FORCE
+.PHONY: all deps check check-slow check-nested demo bench bench-disk bench-disk-nested bench-probes \
+	bench-regression fuzz clean FORCE
 all: $(VMM) $(CLI) $(GUEST) $(TESTS)
 
 deps:
@@ -336,6 +341,11 @@ fuzz: deps $(GUEST)
 bench-disk: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench-disk
+
+# make bench-regression: vioscope compare on real runs, with and without an
+# injected backend delay.
+bench-regression: deps all
+	$(Q)scripts/bench-regression
 
 # make bench-probes: what the collectors cost on the virtio-blk path.
 bench-probes: deps

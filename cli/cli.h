@@ -6,5 +6,7 @@ int cmd_testbed_result(int argc, char **argv);
 int cmd_fio_summary(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_history(int argc, char **argv);
 
 #endif /* VIOSCOPE__CLI_H */

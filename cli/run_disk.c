@@ -9,6 +9,8 @@
  *           which fio's millisecond clock cannot rate: it runs for
  *           native_runtime=S seconds (default 1) instead.
  * All modes use one raw image in the work directory, io_uring underneath.
+ * backend_delay_us=N holds every completion of the VMM's backend N us: an
+ * injected regression, to check that vioscope compare catches one.
  */
 #include <cJSON.h>
 #include <dirent.h>
@@ -134,7 +136,8 @@ static int from_vmm(const cJSON *rec, struct run_result *r, char *why, size_t wh
 	return 0;
 }
 
-/* The probe guest's workload: the line's parameters but the native_* ones. */
+/* The probe guest's workload: the line's parameters but the runner's own
+ * (native_*, backend_*). */
 static void guest_params(const char *params, char *out, size_t len)
 {
 	char copy[SUITE_PARAMS_MAX], *save, *w;
@@ -143,14 +146,14 @@ static void guest_params(const char *params, char *out, size_t len)
 	snprintf(copy, sizeof(copy), "%s", params);
 	out[0] = 0;
 	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
-		if (strncmp(w, "native_", 7) && n < len)
+		if (strncmp(w, "native_", 7) && strncmp(w, "backend_", 8) && n < len)
 			n += (size_t)snprintf(out + n, len - n, "%s%s", n ? " " : "", w);
 }
 
 static int run_vmm(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
 		   struct run_result *r, char *why, size_t why_len)
 {
-	char params[SUITE_PARAMS_MAX];
+	char params[SUITE_PARAMS_MAX], delay[24];
 	char vmm[256], cli[256], disk[320], workload[400], json[256], log[256], trace[256];
 	char *argv[24];
 	cJSON *j, *rec;
@@ -158,7 +161,9 @@ static int run_vmm(const struct run_ctx *ctx, const char *mode, const struct sui
 
 	snprintf(vmm, sizeof(vmm), "%s/vioscope-vmm", ctx->bindir);
 	snprintf(cli, sizeof(cli), "%s/vioscope", ctx->bindir);
-	snprintf(disk, sizeof(disk), "%s:%s/disk.img,size=" IMAGE_SIZE, mode, ctx->workdir);
+	snprintf(disk, sizeof(disk), "%s:%s/disk.img,size=" IMAGE_SIZE "%s%s", mode, ctx->workdir,
+		 suite__param(l->params, "backend_delay_us", delay, sizeof(delay)) ? ",delay=" : "",
+		 suite__param(l->params, "backend_delay_us", delay, sizeof(delay)) ? delay : "");
 	guest_params(l->params, params, sizeof(params));
 	snprintf(workload, sizeof(workload), "disk dev=%s %s", mode, params);
 	snprintf(json, sizeof(json), "%s/vmm.json", ctx->workdir);

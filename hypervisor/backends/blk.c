@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -99,4 +100,14 @@ void blk__close(struct blk_backend *b)
 	b->ops->exit(b);
 	close(b->fd);
 	free(b);
+}
+
+void blk__delay(const struct blk_backend *b)
+{
+	struct timespec ts = { (time_t)(b->delay_ns / 1000000000ULL),
+			       (long)(b->delay_ns % 1000000000ULL) };
+
+	if (b->delay_ns)
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
 }

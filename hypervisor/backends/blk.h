@@ -53,6 +53,7 @@ struct blk_backend {
 	char path[256];
 	void *priv;
 	uint64_t errors;		/* requests refused (range) or failed */
+	uint64_t delay_ns;		/* held before each completion (delay=US) */
 };
 
 extern const struct blk_engine_ops blk_sync_ops;
@@ -68,6 +69,9 @@ struct blk_backend *blk__open(const char *path, uint64_t create_size, bool direc
 void blk__close(struct blk_backend *b);
 /* Checks the range against the image (guest-chosen sectors!) and submits. */
 int blk__submit(struct blk_backend *b, struct blk_req *req);
+/* Holds a completion for b->delay_ns: a slower backend on purpose, to check
+ * that a regression is caught (--disk ...,delay=US). */
+void blk__delay(const struct blk_backend *b);
 /* fallocate(2) mode of DISCARD / WRITE_ZEROES / ZERO_UNMAP (size kept). */
 int blk__fallocate_mode(enum blk_op op);
 

@@ -36,6 +36,7 @@ static int sync__submit(struct blk_backend *b, struct blk_req *req)
 		b->errors++;
 		n = -errno;
 	}
+	blk__delay(b);
 	req->done(req, (int)n);
 	return 0;
 }

@@ -115,6 +115,7 @@ static void uring__complete(struct blk_backend *b)
 		if (res < 0)
 			b->errors++;
 		pthread_mutex_unlock(&u->lock);
+		blk__delay(b);
 		req->done(req, res);
 	}
 }

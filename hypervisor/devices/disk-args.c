@@ -43,6 +43,10 @@ int disk_args__parse(const char *args, struct disk_args *out)
 			snprintf(out->engine, sizeof(out->engine), "%s", tok + 7);
 		} else if (!strcmp(tok, "direct")) {
 			out->direct = true;
+		} else if (!strncmp(tok, "delay=", 6)) {
+			out->delay_us = strtoull(tok + 6, &end, 10);
+			if (*end || !out->delay_us || out->delay_us > 1000000)
+				return -EINVAL;
 		} else {
 			return -EINVAL;
 		}
@@ -92,13 +96,14 @@ struct blk_backend *disk__open(struct kvm *kvm, const char *mode, const char *ar
 	int efd;
 
 	if (disk_args__parse(args, &da)) {
-		pr_err("--disk %s:%s: expected PATH[,size=N][,engine=uring|sync][,direct]", mode,
-		       args ? args : "");
+		pr_err("--disk %s:%s: expected PATH[,size=N][,engine=uring|sync][,direct]"
+		       "[,delay=US]", mode, args ? args : "");
 		return NULL;
 	}
 	b = blk__open(da.path, da.size, da.direct, da.engine[0] ? da.engine : NULL, depth);
 	if (!b)
 		return NULL;
+	b->delay_ns = da.delay_us * 1000;
 	efd = b->ops->event_fd(b);
 	if (efd >= 0 && evloop__add(kvm->evloop, efd, EPOLLIN, disk__completions, b)) {
 		pr_err("--disk %s:%s: cannot watch its completions", mode, da.path);

@@ -14,6 +14,7 @@ struct disk_args {
 	uint64_t size;		/* create at this size when missing (default 64 MiB) */
 	char engine[16];	/* "" = io_uring with fallback */
 	bool direct;
+	uint64_t delay_us;	/* hold every completion (testing regressions) */
 };
 
 int disk_args__parse(const char *args, struct disk_args *out);

@@ -1,0 +1,175 @@
+/* Reading the results database back (see resultsdb.h). */
+#include "lib/resultsdb.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void text(char *dst, size_t len, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, len, "%s", t ? (const char *)t : "");
+}
+
+#define RUN_COLS "id, label, suite, git_revision, started_at, status"
+
+static void run_row(sqlite3_stmt *st, struct rdb_run *r)
+{
+	r->id = sqlite3_column_int64(st, 0);
+	text(r->label, sizeof(r->label), st, 1);
+	text(r->suite, sizeof(r->suite), st, 2);
+	text(r->git_revision, sizeof(r->git_revision), st, 3);
+	text(r->started_at, sizeof(r->started_at), st, 4);
+	text(r->status, sizeof(r->status), st, 5);
+}
+
+int rdb__run(sqlite3 *db, const char *spec, struct rdb_run *r, char *why, size_t why_len)
+{
+	char label[64], *end;
+	long long id = strtoll(spec, &end, 10), back = 0;
+	sqlite3_stmt *st;
+	const char *tilde = strrchr(spec, '~');
+	int rc;
+
+	if (*spec && !*end) {
+		rc = sqlite3_prepare_v2(db, "SELECT " RUN_COLS " FROM runs WHERE id = ?", -1, &st, NULL);
+		if (rc == SQLITE_OK)
+			sqlite3_bind_int64(st, 1, id);
+	} else {
+		snprintf(label, sizeof(label), "%.*s", tilde ? (int)(tilde - spec) : 63, spec);
+		if (tilde) {
+			back = strtoll(tilde + 1, &end, 10);
+			if (*end || back < 0) {
+				snprintf(why, why_len, "'%s': LABEL~N wants a number of runs back", spec);
+				return -1;
+			}
+		}
+		rc = sqlite3_prepare_v2(db, "SELECT " RUN_COLS " FROM runs WHERE label = ? AND "
+					"status = 'done' ORDER BY id DESC LIMIT 1 OFFSET ?", -1, &st,
+					NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, label, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 2, back);
+		}
+	}
+	if (rc != SQLITE_OK) {
+		snprintf(why, why_len, "database: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		run_row(st, r);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		snprintf(why, why_len, "no run '%s' (a run id, a label with a finished run, or LABEL~N)",
+			 spec);
+		return -1;
+	}
+	return 0;
+}
+
+int rdb__runs_of(sqlite3 *db, const char *label, struct rdb_run **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	struct rdb_run *v = NULL;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(db, "SELECT " RUN_COLS " FROM runs WHERE label = ? AND "
+			       "status = 'done' ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, label, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct rdb_run *p = realloc(v, (*n + 1) * sizeof(*v));
+
+		if (!p)
+			break;
+		v = p;
+		run_row(st, &v[(*n)++]);
+	}
+	sqlite3_finalize(st);
+	*out = v;
+	return 0;
+}
+
+int rdb__cells(sqlite3 *db, sqlite3_int64 run, const char *metric, struct rdb_cell **out,
+	       size_t *n)
+{
+	sqlite3_stmt *st, *mv;
+	struct rdb_cell *v = NULL;
+	int rc = 0;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(db, "SELECT id, class, mode, workload, status, reason, headline "
+			       "FROM cells WHERE run_id = ? ORDER BY class, workload, mode", -1,
+			       &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT m.value, m.unit, m.direction FROM iterations i JOIN "
+			       "metrics m ON m.iteration_id = i.id AND m.name = ? WHERE "
+			       "i.cell_id = ? ORDER BY i.seq", -1, &mv, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, run);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct rdb_cell *p = realloc(v, (*n + 1) * sizeof(*v)), *c;
+		size_t cap = 0;
+
+		if (!p) {
+			rc = -1;
+			break;
+		}
+		v = p;
+		c = &v[(*n)++];
+		memset(c, 0, sizeof(*c));
+		text(c->class, sizeof(c->class), st, 1);
+		text(c->mode, sizeof(c->mode), st, 2);
+		text(c->workload, sizeof(c->workload), st, 3);
+		text(c->status, sizeof(c->status), st, 4);
+		text(c->reason, sizeof(c->reason), st, 5);
+		if (metric)
+			snprintf(c->metric, sizeof(c->metric), "%s", metric);
+		else
+			text(c->metric, sizeof(c->metric), st, 6);
+		sqlite3_reset(mv);
+		sqlite3_bind_text(mv, 1, c->metric, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(mv, 2, sqlite3_column_int64(st, 0));
+		while (sqlite3_step(mv) == SQLITE_ROW) {
+			if (c->n == cap) {
+				double *d = realloc(c->vals, (cap = cap ? cap * 2 : 16) * sizeof(double));
+
+				if (!d)
+					break;
+				c->vals = d;
+			}
+			c->vals[c->n++] = sqlite3_column_double(mv, 0);
+			text(c->unit, sizeof(c->unit), mv, 1);
+			c->higher_is_better = !strcmp((const char *)sqlite3_column_text(mv, 2),
+						      "higher_is_better");
+		}
+	}
+	sqlite3_finalize(mv);
+	sqlite3_finalize(st);
+	*out = v;
+	return rc;
+}
+
+void rdb__free_cells(struct rdb_cell *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(c[i].vals);
+	free(c);
+}
+
+struct rdb_cell *rdb__find(struct rdb_cell *cells, size_t n, const struct rdb_cell *key)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(cells[i].class, key->class) && !strcmp(cells[i].mode, key->mode) &&
+		    !strcmp(cells[i].workload, key->workload))
+			return &cells[i];
+	return NULL;
+}
