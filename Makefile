@@ -53,7 +53,8 @@ LIB_OBJS := \
 	analyzers/stats.o \
 	analyzers/stages.o \
 	analyzers/ab.o \
-	analyzers/changepoint.o
+	analyzers/changepoint.o \
+	analyzers/recommend.o
 
 VMM_CORE_OBJS := \
 	collectors/perf_event.o \
@@ -115,6 +116,11 @@ CLI_OBJS := \
 	cli/run_disk.o \
 	cli/compare.o \
 	cli/history.o \
+	cli/advice.o \
+	cli/recommend.o \
+	cli/report.o \
+	reports/charts.o \
+	reports/html.o \
 	cli/doctor.o \
 	cli/testbed_result.o \
 	cli/fio_summary.o \
@@ -143,6 +149,7 @@ TEST_OBJS := \
 	tests/analyzers/test_hist.o \
 	tests/analyzers/test_stages.o \
 	tests/analyzers/test_ab.o \
+	tests/analyzers/test_recommend.o \
 	tests/lib/test_suite.o \
 	tests/lib/test_db.o \
 	tests/collectors/test_exit_reasons.o \

@@ -53,5 +53,9 @@ int main(int argc, char **argv)
 		return cmd_compare(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "history"))
 		return cmd_history(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "recommend"))
+		return cmd_recommend(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "report"))
+		return cmd_report(argc - 1, argv + 1);
 	die("unknown command '%s' (see vioscope --help)", argv[1]);
 }

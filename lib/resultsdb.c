@@ -100,8 +100,8 @@ int rdb__cells(sqlite3 *db, sqlite3_int64 run, const char *metric, struct rdb_ce
 	int rc = 0;
 
 	*n = 0;
-	if (sqlite3_prepare_v2(db, "SELECT id, class, mode, workload, status, reason, headline "
-			       "FROM cells WHERE run_id = ? ORDER BY class, workload, mode", -1,
+	if (sqlite3_prepare_v2(db, "SELECT id, class, mode, workload, status, reason, headline, "
+			       "spec FROM cells WHERE run_id = ? ORDER BY class, workload, mode", -1,
 			       &st, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_prepare_v2(db, "SELECT m.value, m.unit, m.direction FROM iterations i JOIN "
@@ -122,6 +122,8 @@ int rdb__cells(sqlite3 *db, sqlite3_int64 run, const char *metric, struct rdb_ce
 		v = p;
 		c = &v[(*n)++];
 		memset(c, 0, sizeof(*c));
+		c->id = sqlite3_column_int64(st, 0);
+		text(c->spec, sizeof(c->spec), st, 7);
 		text(c->class, sizeof(c->class), st, 1);
 		text(c->mode, sizeof(c->mode), st, 2);
 		text(c->workload, sizeof(c->workload), st, 3);

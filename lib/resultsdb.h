@@ -15,7 +15,9 @@ struct rdb_run {
 };
 
 struct rdb_cell {
+	sqlite3_int64 id;
 	char class[8], mode[8], workload[48];
+	char spec[256];
 	char status[16];		/* done | unavailable | failed | running */
 	char reason[256];
 	char metric[40], unit[16];

@@ -1,0 +1,103 @@
+/*
+ * The recommender's inputs from a run in the database: per class and
+ * mode, the headline's mean over workloads, its geometric-mean ratio to
+ * the native cell of the same workload, p99 and CPU per I/O.
+ */
+#include "cli/advice.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/resultsdb.h"
+
+static double mean(const struct rdb_cell *c)
+{
+	double s = 0;
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		s += c->vals[i];
+	return c->n ? s / (double)c->n : 0;
+}
+
+static int mode_id(const char *mode)
+{
+	return !strcmp(mode, "emul") ? REC_EMUL : !strcmp(mode, "pv") ? REC_PV :
+	       !strcmp(mode, "pt") ? REC_PT : -1;
+}
+
+int advice__for_run(sqlite3 *db, sqlite3_int64 run, struct class_advice **out, size_t *n)
+{
+	struct rdb_cell *h, *p99, *vcpu, *io;
+	size_t nh, np, nv, ni, i, k;
+	struct class_advice *a = NULL;
+	/* per class and mode: workloads seen, sums, log-ratio sums */
+	struct acc { int n, nr; double tput, p99, cpu, logr; } acc[8][REC_NR];
+
+	*n = 0;
+	if (rdb__cells(db, run, NULL, &h, &nh) || rdb__cells(db, run, "lat_p99", &p99, &np) ||
+	    rdb__cells(db, run, "vcpu_cpu_ns_per_io", &vcpu, &nv) ||
+	    rdb__cells(db, run, "backend_cpu_ns_per_io", &io, &ni))
+		return -1;
+	memset(acc, 0, sizeof(acc));
+	for (i = 0; i < nh; i++) {
+		const struct rdb_cell *c = &h[i], *nat;
+		struct rdb_cell key = *c;
+		int m = mode_id(c->mode);
+
+		if (m < 0)
+			continue;
+		for (k = 0; k < *n && strcmp(a[k].class, c->class); k++)
+			;
+		if (k == *n) {
+			struct class_advice *p = realloc(a, (*n + 1) * sizeof(*a));
+
+			if (!p || *n == 8)
+				break;
+			a = p;
+			memset(&a[k], 0, sizeof(a[k]));
+			strcpy(a[k].class, c->class);
+			(*n)++;
+		}
+		if (!c->n) {
+			if (!a[k].modes[m].measured && c->reason[0])
+				snprintf(a[k].modes[m].unavailable,
+					 sizeof(a[k].modes[m].unavailable), "%.159s", c->reason);
+			continue;
+		}
+		a[k].modes[m].measured = true;
+		acc[k][m].n++;
+		acc[k][m].tput += mean(c);
+		acc[k][m].p99 += mean(&p99[i]);
+		acc[k][m].cpu += mean(&vcpu[i]) + mean(&io[i]);
+		strcpy(key.mode, "native");
+		nat = rdb__find(h, nh, &key);
+		if (nat && nat->n && mean(nat) > 0) {
+			acc[k][m].logr += log(mean(c) / mean(nat));
+			acc[k][m].nr++;
+		}
+	}
+	for (k = 0; k < *n; k++) {
+		int m;
+
+		for (m = 0; m < REC_NR; m++) {
+			struct acc *x = &acc[k][m];
+
+			if (!x->n)
+				continue;
+			a[k].modes[m].throughput = x->tput / x->n;
+			a[k].modes[m].p99_ns = x->p99 / x->n;
+			a[k].modes[m].cpu_ns_per_io = x->cpu / x->n;
+			a[k].modes[m].native_ratio = x->nr == x->n ? exp(x->logr / x->nr) : 0;
+		}
+		recommend__decide(a[k].class, a[k].modes, &rec_default_policy, &a[k].advice);
+	}
+	rdb__free_cells(h, nh);
+	rdb__free_cells(p99, np);
+	rdb__free_cells(vcpu, nv);
+	rdb__free_cells(io, ni);
+	*out = a;
+	return 0;
+}
