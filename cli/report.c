@@ -300,7 +300,7 @@ static void workload(struct ctx *x, size_t first, size_t last, int idx)
 	html__chart(x->html, name, title);
 	if (ns) {
 		snprintf(name, sizeof(name), "w%d-stages", idx);
-		snprintf(title, sizeof(title), "%s %s: where a request's time goes", key->class,
+		snprintf(title, sizeof(title), "%s %s: time per request, stage by stage", key->class,
 			 key->workload);
 		charts__stacked(x->charts, name, title, slabels, ns, stage_order, (int)NR_STAGE_COLS, st);
 		html__chart(x->html, name, title);

@@ -101,7 +101,9 @@ int rdb__cells(sqlite3 *db, sqlite3_int64 run, const char *metric, struct rdb_ce
 
 	*n = 0;
 	if (sqlite3_prepare_v2(db, "SELECT id, class, mode, workload, status, reason, headline, "
-			       "spec FROM cells WHERE run_id = ? ORDER BY class, workload, mode", -1,
+			       "spec FROM cells WHERE run_id = ? ORDER BY class, workload, "
+			       "CASE mode WHEN 'emul' THEN 0 WHEN 'pv' THEN 1 WHEN 'pt' THEN 2 "
+			       "WHEN 'native' THEN 3 ELSE 4 END, mode", -1,
 			       &st, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_prepare_v2(db, "SELECT m.value, m.unit, m.direction FROM iterations i JOIN "

@@ -70,10 +70,21 @@ static void label(FILE *f, const char *s)
 		fputc(*s == '\'' || *s == '"' ? '_' : *s, f);
 }
 
+/* Ten distinguishable colours (stacked stages need that many). */
+static const char *const palette[] = {
+	"#4878a8", "#e08030", "#58a058", "#c04848", "#8868b0", "#906050", "#d078b8", "#808080",
+	"#b8b830", "#40b0c0",
+};
+
 static void common(FILE *gp, const char *title)
 {
+	size_t i;
+
 	fputs("reset\nset border 3\nset tics nomirror\nset grid ytics lc rgb '#dddddd'\n"
-	      "set key top left noopaque\nset title '", gp);
+	      "set key top left noopaque\n", gp);
+	for (i = 0; i < sizeof(palette) / sizeof(palette[0]); i++)
+		fprintf(gp, "set linetype %zu lc rgb '%s' lw 2 pt %zu\n", i + 1, palette[i], i + 1);
+	fputs("set title '", gp);
 	label(gp, title);
 	fputs("'\n", gp);
 }
@@ -239,7 +250,8 @@ int charts__render(struct charts *c, const char *format, const char *const *titl
 		return -1;
 	}
 	if (!strcmp(format, "pdf")) {
-		fputs("set terminal pdfcairo size 8in,5in font 'sans,10'\nset output 'report.pdf'\n"
+		fputs("set terminal pdfcairo size 8in,5in noenhanced font 'sans,10'\n"
+		      "set output 'report.pdf'\n"
 		      "unset border\nunset tics\nunset key\n", f);
 		for (i = 0; i < ntitle; i++) {
 			fprintf(f, "set label %zu '", i + 1);
@@ -252,9 +264,9 @@ int charts__render(struct charts *c, const char *format, const char *const *titl
 			fprintf(f, "load '%s.gp'\n", c->names[i]);
 	} else {
 		for (i = 0; i < c->n; i++)
-			fprintf(f, "set terminal svg size 640,380 dynamic font 'sans,11'\n"
+			fprintf(f, "set terminal svg size 640,380 dynamic noenhanced font 'sans,11'\n"
 				"set output '%s.svg'\nload '%s.gp'\n"
-				"set terminal pngcairo size 640,380 font 'sans,10'\n"
+				"set terminal pngcairo size 640,380 noenhanced font 'sans,10'\n"
 				"set output '%s.png'\nload '%s.gp'\n", c->names[i], c->names[i],
 				c->names[i], c->names[i]);
 	}
