@@ -119,6 +119,7 @@ CLI_OBJS := \
 	cli/advice.o \
 	cli/recommend.o \
 	cli/report.o \
+	cli/export.o \
 	reports/charts.o \
 	reports/html.o \
 	cli/doctor.o \

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "tests/helpers.h"
 
 static char dir[] = "/tmp/vioscope-run-XXXXXX";
@@ -100,9 +101,36 @@ static void check_complete(sqlite3 *db)
 			   "'kvm_kind', 'git_revision')"), 4);
 }
 
+/* Every chart index.html shows exists, as SVG and PNG. */
+static void check_report(const char *outdir)
+{
+	char path[320], *html, *p;
+	int charts = 0;
+
+	snprintf(path, sizeof(path), "%s/index.html", outdir);
+	html = file__read_text(path);
+	cr_assert_not_null(html, "no %s", path);
+	for (p = html; (p = strstr(p, "<img src=\"")); p++) {
+		char name[96];
+
+		cr_assert_eq(sscanf(p + 10, "%95[^.\"].svg", name), 1);
+		snprintf(path, sizeof(path), "%s/%s.svg", outdir, name);
+		cr_assert_eq(access(path, R_OK), 0, "%s is referenced but missing", path);
+		snprintf(path, sizeof(path), "%s/%s.png", outdir, name);
+		cr_assert_eq(access(path, R_OK), 0, "%s is referenced but missing", path);
+		charts++;
+	}
+	/* two workloads: throughput, p99, CDF and exits each */
+	cr_assert_geq(charts, 8, "%d charts", charts);
+	cr_assert_not_null(strstr(html, "Recommendation"));
+	cr_assert_not_null(strstr(html, "kvm_kind"));
+	cr_assert_not_null(strstr(html, "unavailable"));
+	free(html);
+}
+
 Test(run, a_suite_lands_in_the_database)
 {
-	char *out, *err;
+	char *out, *err, report[128];
 	sqlite3 *db;
 
 	test_require_kvm();
@@ -113,6 +141,26 @@ Test(run, a_suite_lands_in_the_database)
 	db = open_db();
 	check_complete(db);
 	sqlite3_close(db);
+	free(out);
+	free(err);
+
+	snprintf(report, sizeof(report), "%s/report", dir);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "report", "--db", db_path,
+					  "--out", report, NULL }, &out, &err), 0, "%s", err);
+	check_report(report);
+	free(out);
+	free(err);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "export", "--db", db_path,
+					  "--format", "openmetrics", NULL }, &out, &err), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "# TYPE vioscope_iops gauge"), "%s", out);
+	cr_assert_not_null(strstr(out, "mode=\"pv\",workload=\"rr\""), "%s", out);
+	cr_assert_not_null(strstr(out, "vioscope_cell_unavailable{"), "%s", out);
+	cr_assert(strlen(out) > 6 && !strcmp(out + strlen(out) - 6, "# EOF\n"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "recommend", "--db", db_path,
+					  NULL }, &out, &err), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "disk: "), "%s", out);
 	free(out);
 	free(err);
 }
