@@ -197,7 +197,7 @@ GUEST := $(BIN)/vioscope-guest.elf
 TESTS := $(BIN)/vioscope-tests
 
 .PHONY: all deps check check-slow check-nested demo bench bench-disk bench-disk-nested bench-probes \
-	bench-regression fuzz clean FORCE
+	bench-regression bench-analyzers fuzz clean FORCE
 all: $(VMM) $(CLI) $(GUEST) $(TESTS)
 
 deps:
@@ -349,6 +349,14 @@ fuzz: deps $(GUEST)
 bench-disk: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench-disk
+
+# make bench-analyzers: the stage analyzer's speed on 10 M synthetic events.
+$(BIN)/bench-analyzers: $(OUT)/tests/bench/bench_analyzers.o $(addprefix $(OUT)/,$(LIB_OBJS))
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+bench-analyzers: deps $(BIN)/bench-analyzers
+	$(Q)$(BIN)/bench-analyzers
 
 # make bench-regression: vioscope compare on real runs, with and without an
 # injected backend delay.

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 const char *const stage_names[NR_STAGES] = {
 	"driver", "notify", "pickup", "submit", "queue", "device", "cqe", "reap", "inject",
@@ -38,10 +39,20 @@ const char *const stage_help[NR_STAGES] = {
  * clock anchors' error; anything further off belongs to another window. */
 #define JOIN_SLACK_NS	50000
 
+/*
+ * Events are kept in 1 Mi-event chunks (40 MiB): no copying as a trace
+ * grows, and transparent huge pages where the kernel allows, since page
+ * faults dominate taking in events on a VM host.
+ */
+#define CHUNK_SHIFT	20
+#define CHUNK		(1u << CHUNK_SHIFT)
+
 struct stages {
-	struct req_event *ev;
-	size_t nr, cap;
+	struct req_event **chunk;
+	size_t nchunks, nr;
 };
+
+#define EV(s, i) (&(s)->chunk[(i) >> CHUNK_SHIFT][(i) & (CHUNK - 1)])
 
 struct rq {
 	uint64_t req;
@@ -70,8 +81,12 @@ struct stages *stages__new(void)
 
 void stages__free(struct stages *s)
 {
+	size_t i;
+
+	for (i = 0; s && i < s->nchunks; i++)
+		munmap(s->chunk[i], CHUNK * sizeof(struct req_event));
 	if (s)
-		free(s->ev);
+		free(s->chunk);
 	free(s);
 }
 
@@ -79,16 +94,22 @@ int stages__add(struct stages *s, const struct req_event *e)
 {
 	if (e->kind == 0 || e->kind >= REQ_NR_KINDS)
 		return 0;
-	if (s->nr == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 4096;
-		struct req_event *ev = realloc(s->ev, cap * sizeof(*ev));
+	if (s->nr == s->nchunks * CHUNK) {
+		struct req_event **c = realloc(s->chunk, (s->nchunks + 1) * sizeof(*c));
+		size_t bytes = CHUNK * sizeof(struct req_event);
 
-		if (!ev)
+		if (!c)
 			return -ENOMEM;
-		s->ev = ev;
-		s->cap = cap;
+		s->chunk = c;
+		/* Populated at once: one call instead of a fault per page. */
+		c[s->nchunks] = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (c[s->nchunks] == MAP_FAILED)
+			return -ENOMEM;
+		s->nchunks++;
 	}
-	s->ev[s->nr++] = *e;
+	*EV(s, s->nr) = *e;
+	s->nr++;
 	return 0;
 }
 
@@ -98,13 +119,6 @@ uint64_t stages__events(const struct stages *s)
 }
 
 #define CMP(a, b) ((a) < (b) ? -1 : (a) > (b))
-
-static int by_req(const void *a, const void *b)
-{
-	const struct req_event *x = a, *y = b;
-
-	return x->req != y->req ? CMP(x->req, y->req) : CMP(x->ts, y->ts);
-}
 
 static int by_dev_tag_ts(const void *a, const void *b)
 {
@@ -137,53 +151,104 @@ static bool is_vmm(const struct req_event *e)
 			  e->kind == REQ_BACKEND_DONE || e->kind == REQ_DONE);
 }
 
-/* One struct rq per request id that has a pickup (else its device is unknown). */
+/* Request ids -> index in the rq array: open addressing, linear probing,
+ * the key in the slot (no trip to the request to compare). */
+struct rq_slot {
+	uint64_t req;
+	uint32_t idx;		/* index + 1; 0 = empty */
+};
+
+struct rq_index {
+	struct rq_slot *slot;
+	size_t mask;
+};
+
+static struct rq_slot *rq_find(struct rq_index *h, uint64_t req)
+{
+	size_t i = (size_t)(req * 0x9e3779b97f4a7c15ULL >> 32) & h->mask;
+
+	while (h->slot[i].idx && h->slot[i].req != req)
+		i = (i + 1) & h->mask;
+	return &h->slot[i];
+}
+
+static int rq_index_grow(struct rq_index *h)
+{
+	struct rq_index bigger = { calloc((h->mask + 1) * 2, sizeof(struct rq_slot)),
+				   h->mask * 2 + 1 };
+	size_t i;
+
+	if (!bigger.slot)
+		return -ENOMEM;
+	for (i = 0; i <= h->mask; i++)
+		if (h->slot[i].idx)
+			*rq_find(&bigger, h->slot[i].req) = h->slot[i];
+	free(h->slot);
+	*h = bigger;
+	return 0;
+}
+
+/*
+ * One struct rq per request id that has a pickup (else its device is
+ * unknown), built in one pass over the events in arrival order; a repeated
+ * event keeps the earliest time.
+ */
 static struct rq *build_requests(const struct stages *s, size_t *nr)
 {
-	struct req_event *v;
-	struct rq *rqs, *cur = NULL;
-	size_t i, n = 0, k = 0;
+	struct rq_index h = { calloc(1 << 16, sizeof(struct rq_slot)), (1 << 16) - 1 };
+	struct rq *rqs = NULL;
+	size_t i, n = 0, cap = 0;
 
-	for (i = 0; i < s->nr; i++)
-		n += is_vmm(&s->ev[i]);
-	v = malloc((n ? n : 1) * sizeof(*v));
-	rqs = calloc(n ? n : 1, sizeof(*rqs));
-	if (!v || !rqs) {
-		free(v);
-		free(rqs);
+	if (!h.slot)
 		return NULL;
-	}
-	for (i = 0; i < s->nr; i++)
-		if (is_vmm(&s->ev[i]))
-			v[k++] = s->ev[i];
-	qsort(v, n, sizeof(*v), by_req);
-	k = 0;
-	for (i = 0; i < n; i++) {
-		const struct req_event *e = &v[i];
+	for (i = 0; i < s->nr; i++) {
+		const struct req_event *e = EV(s, i);
+		struct rq_slot *slot;
+		struct rq *r;
 
-		if (!cur || cur->req != e->req) {
-			cur = &rqs[k++];
-			cur->req = e->req;
+		if (!is_vmm(e))
+			continue;
+		slot = rq_find(&h, e->req);
+		if (!slot->idx) {
+			if (n == cap) {
+				struct rq *p = realloc(rqs, (cap = cap ? cap * 2 : 4096) * sizeof(*p));
+
+				if (!p || n >= UINT32_MAX - 1)
+					goto fail;
+				rqs = p;
+			}
+			memset(&rqs[n], 0, sizeof(rqs[n]));
+			rqs[n].req = e->req;
+			*slot = (struct rq_slot){ e->req, (uint32_t)++n };
+			if (n * 2 > h.mask && rq_index_grow(&h))
+				goto fail;
+			slot = rq_find(&h, e->req);
 		}
-		if (cur->t[e->kind])
-			continue;	/* a repeat: the first one counts */
-		cur->t[e->kind] = e->ts;
+		r = &rqs[slot->idx - 1];
+		if (r->t[e->kind] && r->t[e->kind] <= e->ts)
+			continue;	/* a repeat: the earliest counts */
+		r->t[e->kind] = e->ts;
 		if (e->kind == REQ_PICKUP) {
-			cur->dev = e->dev;
-			cur->tag = e->tag;
-			cur->doorbell = e->arg;
+			r->dev = e->dev;
+			r->tag = e->tag;
+			r->doorbell = e->arg;
 		} else if (e->kind == REQ_SUBMIT) {
-			cur->breq = e->arg;
-			cur->submit_tid = e->tid;
+			r->breq = e->arg;
+			r->submit_tid = e->tid;
 		}
 	}
-	free(v);
+	free(h.slot);
 	/* Requests seen only after their pickup (attached late) are dropped. */
-	for (i = n = 0; i < k; i++)
+	for (i = *nr = 0; i < n; i++)
 		if (rqs[i].t[REQ_PICKUP])
-			rqs[n++] = rqs[i];
-	*nr = n;
+			rqs[(*nr)++] = rqs[i];
+	if (!rqs)
+		rqs = calloc(1, sizeof(*rqs));
 	return rqs;
+fail:
+	free(h.slot);
+	free(rqs);
+	return NULL;
 }
 
 /* Each io_uring CQE goes to the latest submission of its user_data before it. */
@@ -199,7 +264,7 @@ static int join_uring(const struct stages *s, struct rq *rqs, size_t nr)
 			by[n++] = &rqs[i];
 	qsort(by, n, sizeof(*by), rq_by_breq);
 	for (i = 0; i < s->nr; i++) {
-		const struct req_event *e = &s->ev[i];
+		const struct req_event *e = EV(s, i);
 		size_t lo = 0, hi = n;
 		struct rq *r;
 
@@ -256,7 +321,7 @@ static int join_block(const struct stages *s, struct rq *rqs, size_t nr)
 	size_t i, n = 0, nio = 0;
 
 	for (i = 0; i < s->nr; i++)
-		nio += s->ev[i].kind == REQ_BLK_ISSUE;
+		nio += EV(s, i)->kind == REQ_BLK_ISSUE;
 	io = malloc((nio ? nio : 1) * sizeof(*io));
 	if (!by || !io) {
 		free(by);
@@ -268,7 +333,7 @@ static int join_block(const struct stages *s, struct rq *rqs, size_t nr)
 			by[n++] = &rqs[i];
 	qsort(by, n, sizeof(*by), rq_by_tid);
 	for (i = nio = 0; i < s->nr; i++) {
-		const struct req_event *e = &s->ev[i];
+		const struct req_event *e = EV(s, i);
 		size_t lo = 0, hi = n;
 		struct rq *r;
 		uint64_t end;
@@ -295,7 +360,7 @@ static int join_block(const struct stages *s, struct rq *rqs, size_t nr)
 	}
 	qsort(io, nio, sizeof(*io), blk_by_key);
 	for (i = 0; i < s->nr; i++) {
-		const struct req_event *e = &s->ev[i];
+		const struct req_event *e = EV(s, i);
 		struct blk_io key = { .sector = e->arg, .ts = e->ts, .dev = e->tag };
 		size_t lo = 0, hi = nio;
 
@@ -330,7 +395,7 @@ static int join_guest(const struct stages *s, struct rq *rqs, size_t nr)
 	size_t i, ng = 0, gi = 0, ri = 0;
 
 	for (i = 0; i < s->nr; i++)
-		ng += s->ev[i].kind == REQ_GUEST;
+		ng += EV(s, i)->kind == REQ_GUEST;
 	g = malloc((ng ? ng : 1) * sizeof(*g));
 	by = malloc((nr ? nr : 1) * sizeof(*by));
 	if (!g || !by) {
@@ -339,8 +404,8 @@ static int join_guest(const struct stages *s, struct rq *rqs, size_t nr)
 		return -ENOMEM;
 	}
 	for (i = ng = 0; i < s->nr; i++)
-		if (s->ev[i].kind == REQ_GUEST)
-			g[ng++] = s->ev[i];
+		if (EV(s, i)->kind == REQ_GUEST)
+			g[ng++] = *EV(s, i);
 	for (i = 0; i < nr; i++)
 		by[i] = &rqs[i];
 	qsort(g, ng, sizeof(*g), by_dev_tag_ts);
@@ -495,8 +560,8 @@ int stages__finish(struct stages *s, struct stage_device **out)
 
 		if (i < nr) {
 			dev = rqs[i].dev;
-		} else if (s->ev[i - nr].kind == REQ_GUEST) {
-			dev = s->ev[i - nr].dev;
+		} else if (EV(s, i - nr)->kind == REQ_GUEST) {
+			dev = EV(s, i - nr)->dev;
 			guest = true;
 		} else {
 			continue;

@@ -386,8 +386,9 @@ static void progress(const struct cell *c, size_t idx, size_t nr, const char *wh
 {
 	fprintf(stderr, "%s[%zu/%zu] %s/%s/%s %s", tty ? "\r\033[K" : "", idx + 1, nr, c->class,
 		c->mode, c->workload, what);
+	/* Counted as if every cell converged at the minimum: a lower bound. */
 	if (eta_s >= 0)
-		fprintf(stderr, ", ETA %dm%02ds", (int)eta_s / 60, (int)eta_s % 60);
+		fprintf(stderr, ", ETA >= %dm%02ds", (int)eta_s / 60, (int)eta_s % 60);
 	fputs(tty ? "" : "\n", stderr);
 	fflush(stderr);
 }

@@ -55,8 +55,10 @@ Test(db, a_new_file_gets_every_migration_once)
 	cr_assert_eq(count(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 			       "('runs','environment','cells','iterations','metrics','samples','stages')"),
 		     7);
-	cr_assert_eq(db__exec(db, "INSERT INTO runs(label, suite, started_at, status) "
-				  "VALUES ('l', 's', 'now', 'done')", why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(db__exec(db, "INSERT INTO runs(label, suite, started_at, status, "
+				  "max_iterations, min_iterations, cv_target) "
+				  "VALUES ('l', 's', 'now', 'done', 10, 3, 3)", why, sizeof(why)), 0, "%s",
+		     why);
 	db__close(db);
 
 	/* Reopening changes nothing and keeps the data. */
