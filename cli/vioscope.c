@@ -5,6 +5,8 @@
  *                                   console and JSON into a result record
  *   vioscope fio-summary ...        fio JSON as one-line disk summaries
  *   vioscope trace ...              VM exits per reason and device (BPF)
+ *   vioscope run ...                a suite's matrix into the results database
+ *   vioscope compare|history|recommend|report|export ...   read it back
  */
 #include <cJSON.h>
 #include <stdio.h>
@@ -26,10 +28,27 @@ static void usage(FILE *f)
 "  fio-summary [--label NAME] FILE...\n"
 "                        fio JSON output as vioscope's one-line disk summaries\n"
 "  trace [--pid PID] [--interval S] [--count N] [--json] [-o FILE]\n"
-"        [--backend bpf|tracefs] [-- COMMAND...]\n"
+"        [--backend bpf|tracefs] [--bpf-attach tp_btf|raw_tp|tracepoint]\n"
+"        [--stages [--buffer ring|perf]] [-- COMMAND...]\n"
 "                        VM exits per reason and PIO/MMIO per device, with\n"
 "                        rates and p50/p99 (eBPF on KVM's tracepoints, or\n"
-"                        tracefs without BPF; root)\n");
+"                        tracefs without BPF; root); --stages: every disk\n"
+"                        request of a vioscope-vmm timed stage by stage\n"
+"  run [--suite NAME] [--classes LIST] [--modes emul,pv,pt,native]\n"
+"      [--iterations N] [--min-iterations N] [--cv PCT] [--label TEXT]\n"
+"      [--trace] [--db FILE] [--workdir DIR] [--resume[=RUN]]\n"
+"                        a suite (workloads/NAME) in every mode into the\n"
+"                        results database (default results/vioscope.db)\n"
+"  compare A B [--metric NAME] [--alpha P] [--gate PCT] [--db FILE]\n"
+"                        B against A per cell; exit 1 on a regression\n"
+"  history LABEL [--metric NAME] [--db FILE]\n"
+"                        change points over a label's runs\n"
+"  recommend [RUN] [--db FILE]\n"
+"                        the I/O mode to use per device class, and why\n"
+"  report [RUN] [--out DIR] [--format html|pdf] [--db FILE]\n"
+"                        charts, tables and advice as HTML or PDF\n"
+"  export [RUN] [--format json|openmetrics] [--db FILE]\n"
+"                        a run for dashboards\n");
 }
 
 int main(int argc, char **argv)
