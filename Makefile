@@ -114,6 +114,7 @@ CLI_OBJS := \
 	cli/vioscope.o \
 	cli/run.o \
 	cli/run_disk.o \
+	cli/ab_opts.o \
 	cli/compare.o \
 	cli/history.o \
 	cli/advice.o \

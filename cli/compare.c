@@ -15,73 +15,38 @@
 #include <unistd.h>
 
 #include "analyzers/ab.h"
+#include "cli/ab_opts.h"
 #include "cli/cli.h"
 #include "lib/db.h"
 #include "lib/log.h"
 #include "lib/resultsdb.h"
 
-/* Trouble exits 2 (as diff does): 1 means a regression was found. */
-#define fail(...)	\
-	do {		\
-		pr_err(__VA_ARGS__);	\
-		exit(2);	\
-	} while (0)
 
 int cmd_compare(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "metric", required_argument, NULL, 'm' },
-		{ "alpha", required_argument, NULL, 'a' },
-		{ "gate", required_argument, NULL, 'g' },
-		{ 0 },
-	};
-	const char *db_path = DB_DEFAULT_PATH, *metric = NULL;
-	double alpha = 0.01, gate = 5;
 	struct rdb_cell *ca, *cb;
 	size_t na, nb, i;
-	int worse = 0, better = 0, same = 0, other = 0, c;
+	int worse = 0, better = 0, same = 0, other = 0;
 	struct rdb_run a, b;
-	char why[256], *end;
+	struct ab_opts o;
+	char why[256];
 	sqlite3 *db;
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd': db_path = optarg; break;
-		case 'm': metric = optarg; break;
-		case 'a':
-			alpha = strtod(optarg, &end);
-			if (*end || alpha <= 0 || alpha >= 1)
-				fail("compare: --alpha wants a probability between 0 and 1");
-			break;
-		case 'g':
-			gate = strtod(optarg, &end);
-			if (*end || gate < 0)
-				fail("compare: --gate wants a percentage");
-			break;
-		default:
-			fail("compare: usage: vioscope compare A B [--db FILE] [--metric NAME] "
-			    "[--alpha P] [--gate PCT]");
-		}
-	}
+	ab_opts__parse(&o, argc, argv, "compare", "compare A B");
 	if (argc - optind != 2)
-		fail("compare: give two runs: vioscope compare A B (ids, labels or LABEL~N)");
-	if (access(db_path, R_OK))
-		fail("compare: %s: no results database (vioscope run writes it)", db_path);
-	db = db__open(db_path, why, sizeof(why));
-	if (!db)
-		fail("compare: %s", why);
+		ab_fail("compare: give two runs: vioscope compare A B (ids, labels or LABEL~N)");
+	db = ab_opts__open(&o, "compare");
 	if (rdb__run(db, argv[optind], &a, why, sizeof(why)) ||
 	    rdb__run(db, argv[optind + 1], &b, why, sizeof(why)))
-		fail("compare: %s", why);
-	if (rdb__cells(db, a.id, metric, &ca, &na) || rdb__cells(db, b.id, metric, &cb, &nb))
-		fail("compare: cannot read the cells: %s", sqlite3_errmsg(db));
+		ab_fail("compare: %s", why);
+	if (rdb__cells(db, a.id, o.metric, &ca, &na) || rdb__cells(db, b.id, o.metric, &cb, &nb))
+		ab_fail("compare: cannot read the cells: %s", sqlite3_errmsg(db));
 
 	printf("vioscope compare: A = run %lld (%s, git %s, %s), B = run %lld (%s, git %s, %s)\n",
 	       (long long)a.id, a.label, a.git_revision, a.started_at, (long long)b.id, b.label,
 	       b.git_revision, b.started_at);
 	printf("a cell changed when p < %g (permutation test on the iteration means) and "
-	       "|change| >= %g%%\n", alpha, gate);
+	       "|change| >= %g%%\n", o.alpha, o.gate);
 	printf("%-6s %-20s %-7s %-18s %12s %12s %8s %9s  %s\n", "class", "workload", "mode", "metric",
 	       "A mean", "B mean", "change", "p", "verdict");
 	for (i = 0; i < nb; i++) {
@@ -95,7 +60,7 @@ int cmd_compare(int argc, char **argv)
 			       !x ? "not in A" : !x->n ? x->status : y->status);
 			continue;
 		}
-		ab__compare(x->vals, x->n, y->vals, y->n, y->higher_is_better, alpha, gate, &r);
+		ab__compare(x->vals, x->n, y->vals, y->n, y->higher_is_better, o.alpha, o.gate, &r);
 		worse += r.verdict == AB_WORSE;
 		better += r.verdict == AB_BETTER;
 		same += r.verdict == AB_SAME;

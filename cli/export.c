@@ -235,8 +235,7 @@ int cmd_export(int argc, char **argv)
 	struct rdb_run r;
 	struct row *v;
 	size_t n, nc;
-	char why[256], id[32] = "";
-	sqlite3_stmt *st;
+	char why[256];
 	sqlite3 *db;
 	int c;
 
@@ -254,21 +253,11 @@ int cmd_export(int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		die("export: give at most one run");
-	if (access(db_path, R_OK))
-		die("export: %s: no results database (vioscope run writes it)", db_path);
-	db = db__open(db_path, why, sizeof(why));
+	db = rdb__open(db_path, why, sizeof(why));
 	if (!db)
 		die("export: %s", why);
-	if (optind == argc) {
-		if (sqlite3_prepare_v2(db, "SELECT MAX(id) FROM runs WHERE status = 'done'", -1, &st,
-				       NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-		    sqlite3_column_type(st, 0) != SQLITE_NULL)
-			snprintf(id, sizeof(id), "%lld", (long long)sqlite3_column_int64(st, 0));
-		sqlite3_finalize(st);
-		if (!id[0])
-			die("export: no finished run in %s", db_path);
-	}
-	if (rdb__run(db, optind < argc ? argv[optind] : id, &r, why, sizeof(why)))
+	if (optind < argc ? rdb__run(db, argv[optind], &r, why, sizeof(why)) :
+			    rdb__latest(db, &r, why, sizeof(why)))
 		die("export: %s", why);
 	v = rows_of(db, r.id, &n);
 	if (rdb__cells(db, r.id, NULL, &cells, &nc))

@@ -15,17 +15,12 @@
 #include <unistd.h>
 
 #include "analyzers/changepoint.h"
+#include "cli/ab_opts.h"
 #include "cli/cli.h"
 #include "lib/db.h"
 #include "lib/log.h"
 #include "lib/resultsdb.h"
 
-/* Trouble exits 2 (as diff does): 1 means a regression was found. */
-#define fail(...)	\
-	do {		\
-		pr_err(__VA_ARGS__);	\
-		exit(2);	\
-	} while (0)
 
 #define MAX_CP 16
 
@@ -42,61 +37,30 @@ static double mean_runs(struct rdb_cell **series, size_t s, size_t e)
 
 int cmd_history(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "metric", required_argument, NULL, 'm' },
-		{ "alpha", required_argument, NULL, 'a' },
-		{ "gate", required_argument, NULL, 'g' },
-		{ 0 },
-	};
-	const char *db_path = DB_DEFAULT_PATH, *metric = NULL;
-	double alpha = 0.01, gate = 5;
 	struct rdb_cell **cells;
 	struct rdb_run *runs;
 	size_t *ncells, nruns, i, k;
-	int c, regressed = 0, changes = 0;
-	char why[256], *end;
+	int regressed = 0, changes = 0;
+	struct ab_opts o;
 	sqlite3 *db;
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd': db_path = optarg; break;
-		case 'm': metric = optarg; break;
-		case 'a':
-			alpha = strtod(optarg, &end);
-			if (*end || alpha <= 0 || alpha >= 1)
-				fail("history: --alpha wants a probability between 0 and 1");
-			break;
-		case 'g':
-			gate = strtod(optarg, &end);
-			if (*end || gate < 0)
-				fail("history: --gate wants a percentage");
-			break;
-		default:
-			fail("history: usage: vioscope history LABEL [--db FILE] [--metric NAME] "
-			    "[--alpha P] [--gate PCT]");
-		}
-	}
+	ab_opts__parse(&o, argc, argv, "history", "history LABEL");
 	if (argc - optind != 1)
-		fail("history: give one label: vioscope history LABEL");
-	if (access(db_path, R_OK))
-		fail("history: %s: no results database (vioscope run writes it)", db_path);
-	db = db__open(db_path, why, sizeof(why));
-	if (!db)
-		fail("history: %s", why);
+		ab_fail("history: give one label: vioscope history LABEL");
+	db = ab_opts__open(&o, "history");
 	if (rdb__runs_of(db, argv[optind], &runs, &nruns) || !nruns)
-		fail("history: no finished runs labelled '%s'", argv[optind]);
+		ab_fail("history: no finished runs labelled '%s'", argv[optind]);
 	cells = calloc(nruns, sizeof(*cells));
 	ncells = calloc(nruns, sizeof(*ncells));
 	if (!cells || !ncells)
-		fail("history: out of memory");
+		ab_fail("history: out of memory");
 	for (i = 0; i < nruns; i++)
-		if (rdb__cells(db, runs[i].id, metric, &cells[i], &ncells[i]))
-			fail("history: cannot read run %lld", (long long)runs[i].id);
+		if (rdb__cells(db, runs[i].id, o.metric, &cells[i], &ncells[i]))
+			ab_fail("history: cannot read run %lld", (long long)runs[i].id);
 
 	printf("vioscope history: %zu runs labelled '%s' (runs %lld to %lld); a change: p < %g "
 	       "and |change| >= %g%%\n", nruns, argv[optind], (long long)runs[0].id,
-	       (long long)runs[nruns - 1].id, alpha, gate);
+	       (long long)runs[nruns - 1].id, o.alpha, o.gate);
 	/* Every cell of the latest run, through all runs that have it. */
 	for (k = 0; k < ncells[nruns - 1]; k++) {
 		const struct rdb_cell *key = &cells[nruns - 1][k];
@@ -117,7 +81,7 @@ int cmd_history(int argc, char **argv)
 		}
 		if (m < 2)
 			continue;
-		ncp = changepoint__find(vals, counts, m, alpha, gate, cp, MAX_CP);
+		ncp = changepoint__find(vals, counts, m, o.alpha, o.gate, cp, MAX_CP);
 		for (j = 0; ncp > 0 && j < (size_t)ncp; j++) {
 			size_t start = j ? cp[j - 1] : 0, stop = j + 1 < (size_t)ncp ? cp[j + 1] : m;
 			double before = mean_runs(series, start, cp[j]), after = mean_runs(series, cp[j], stop);

@@ -16,23 +16,6 @@
 #include "lib/log.h"
 #include "lib/resultsdb.h"
 
-/* The latest finished run, whatever its label. */
-static int latest_run(sqlite3 *db, struct rdb_run *r, char *why, size_t len)
-{
-	sqlite3_stmt *st;
-	char id[32] = "";
-
-	if (sqlite3_prepare_v2(db, "SELECT MAX(id) FROM runs WHERE status = 'done'", -1, &st,
-			       NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL)
-		snprintf(id, sizeof(id), "%lld", (long long)sqlite3_column_int64(st, 0));
-	sqlite3_finalize(st);
-	if (!id[0]) {
-		snprintf(why, len, "no finished run in the database (vioscope run writes one)");
-		return -1;
-	}
-	return rdb__run(db, id, r, why, len);
-}
 
 int cmd_recommend(int argc, char **argv)
 {
@@ -55,13 +38,11 @@ int cmd_recommend(int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		die("recommend: give at most one run");
-	if (access(db_path, R_OK))
-		die("recommend: %s: no results database (vioscope run writes it)", db_path);
-	db = db__open(db_path, why, sizeof(why));
+	db = rdb__open(db_path, why, sizeof(why));
 	if (!db)
 		die("recommend: %s", why);
 	if ((optind < argc ? rdb__run(db, argv[optind], &run, why, sizeof(why)) :
-			     latest_run(db, &run, why, sizeof(why))))
+			     rdb__latest(db, &run, why, sizeof(why))))
 		die("recommend: %s", why);
 	if (advice__for_run(db, run.id, &a, &n))
 		die("recommend: cannot read run %lld", (long long)run.id);

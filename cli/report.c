@@ -311,22 +311,6 @@ static void workload(struct ctx *x, size_t first, size_t last, int idx)
 		free(sorted[i]);
 }
 
-static int latest_run(sqlite3 *db, struct rdb_run *r, char *why, size_t len)
-{
-	sqlite3_stmt *st;
-	char id[32] = "";
-
-	if (sqlite3_prepare_v2(db, "SELECT MAX(id) FROM runs WHERE status = 'done'", -1, &st,
-			       NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL)
-		snprintf(id, sizeof(id), "%lld", (long long)sqlite3_column_int64(st, 0));
-	sqlite3_finalize(st);
-	if (!id[0]) {
-		snprintf(why, len, "no finished run in the database (vioscope run writes one)");
-		return -1;
-	}
-	return rdb__run(db, id, r, why, len);
-}
 
 int cmd_report(int argc, char **argv)
 {
@@ -360,13 +344,11 @@ int cmd_report(int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		die("report: give at most one run");
-	if (access(db_path, R_OK))
-		die("report: %s: no results database (vioscope run writes it)", db_path);
-	x.db = db__open(db_path, why, sizeof(why));
+	x.db = rdb__open(db_path, why, sizeof(why));
 	if (!x.db)
 		die("report: %s", why);
 	if (optind < argc ? rdb__run(x.db, argv[optind], &x.run, why, sizeof(why)) :
-			    latest_run(x.db, &x.run, why, sizeof(why)))
+			    rdb__latest(x.db, &x.run, why, sizeof(why)))
 		die("report: %s", why);
 	if (mkdir(out, 0755) && errno != EEXIST)
 		die("report: cannot create %s: %s", out, strerror(errno));

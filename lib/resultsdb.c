@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "lib/db.h"
 
 static void text(char *dst, size_t len, sqlite3_stmt *st, int col)
 {
@@ -22,6 +25,32 @@ static void run_row(sqlite3_stmt *st, struct rdb_run *r)
 	text(r->git_revision, sizeof(r->git_revision), st, 3);
 	text(r->started_at, sizeof(r->started_at), st, 4);
 	text(r->status, sizeof(r->status), st, 5);
+}
+
+sqlite3 *rdb__open(const char *path, char *why, size_t why_len)
+{
+	if (access(path, R_OK)) {
+		snprintf(why, why_len, "%s: no results database (vioscope run writes it)", path);
+		return NULL;
+	}
+	return db__open(path, why, why_len);
+}
+
+int rdb__latest(sqlite3 *db, struct rdb_run *r, char *why, size_t why_len)
+{
+	sqlite3_stmt *st;
+	char id[32] = "";
+
+	if (sqlite3_prepare_v2(db, "SELECT MAX(id) FROM runs WHERE status = 'done'", -1, &st,
+			       NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		snprintf(id, sizeof(id), "%lld", (long long)sqlite3_column_int64(st, 0));
+	sqlite3_finalize(st);
+	if (!id[0]) {
+		snprintf(why, why_len, "no finished run in the database (vioscope run writes one)");
+		return -1;
+	}
+	return rdb__run(db, id, r, why, why_len);
 }
 
 int rdb__run(sqlite3 *db, const char *spec, struct rdb_run *r, char *why, size_t why_len)

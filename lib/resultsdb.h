@@ -26,6 +26,10 @@ struct rdb_cell {
 	size_t n;
 };
 
+/* An existing results database (never creates one); NULL with why. */
+sqlite3 *rdb__open(const char *path, char *why, size_t why_len);
+/* The latest finished run, whatever its label; 0 or -1 with why. */
+int rdb__latest(sqlite3 *db, struct rdb_run *r, char *why, size_t why_len);
 /*
  * spec: a run id, or a label (its latest finished run), or LABEL~N (N
  * finished runs before that). 0, or -1 with one line in why.
