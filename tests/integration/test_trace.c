@@ -30,6 +30,18 @@ static const cJSON *find(const cJSON *arr, const char *k1, const char *v1, const
 	return NULL;
 }
 
+/* JSON lines: the last one of path, parsed (*text keeps the file, *last
+ * points at that line in it, for messages). */
+static cJSON *last_json_line(const char *path, char **text, char **last)
+{
+	*text = file__read_text(path);
+	cr_assert_not_null(*text, "%s", path);
+	*last = *text;
+	for (char *p = *text; (p = strstr(p, "\n{")); p++)
+		*last = p + 1;
+	return cJSON_Parse(*last);
+}
+
 /* The files a traced run leaves in its directory, and the directory. */
 static void remove_run_dir(const char *dir)
 {
@@ -74,13 +86,7 @@ static void check_backend(const char *backend, const char *mode)
 				 "disk dev=pv rw=randread iodepth=1 ios=500",
 				 "--json", vfile, NULL }, &out, &err);
 	cr_assert_eq(rc, 0, "%s", err);
-	text = file__read_text(tfile);
-	cr_assert_not_null(text);
-	last = text;
-	/* JSON lines: the total is the last one. */
-	for (char *p = text; (p = strstr(p, "\n{")); p++)
-		last = p + 1;
-	t = cJSON_Parse(last);
+	t = last_json_line(tfile, &text, &last);	/* JSON lines: the total is last */
 	v = test_read_json(vfile);
 	cr_assert_not_null(t, "%s", text);
 	cr_assert_not_null(v);
@@ -201,12 +207,7 @@ static void check_stages(const char *buffer, const char *transport)
 				 "disk dev=pv rw=randread iodepth=4 ios=400 verify=1",
 				 "--json", vfile, NULL }, &out, &err);
 	cr_assert_eq(rc, 0, "%s", err);
-	text = file__read_text(tfile);
-	cr_assert_not_null(text);
-	last = text;
-	for (char *p = text; (p = strstr(p, "\n{")); p++)
-		last = p + 1;
-	t = cJSON_Parse(last);
+	t = last_json_line(tfile, &text, &last);
 	v = test_read_json(vfile);
 	cr_assert_not_null(t, "%s", text);
 	cr_assert_not_null(v);
