@@ -122,6 +122,8 @@ uint64_t gahci_submit_ncq(unsigned int slot, uint64_t lba, uint32_t count, void 
 	return t;
 }
 
+static unsigned int next_reap;
+
 int gahci_reap(void)
 {
 	uint32_t done, is;
@@ -140,8 +142,15 @@ int gahci_reap(void)
 		done |= outstanding & ~queued & ~r(PX_CI);
 	if (!done)
 		return -1;
-	for (s = 0; !(done & (1u << s)); s++)
+	/*
+	 * Round robin from the slot after the last one reaped: always taking
+	 * the lowest finished slot starved the others (the caller reuses a
+	 * slot at once), leaving finished I/Os unseen for up to seconds at
+	 * QD32. Linux's driver takes every finished tag in one pass.
+	 */
+	for (s = next_reap; !(done & (1u << s)); s = (s + 1) % 32)
 		;
+	next_reap = (s + 1) % 32;
 	outstanding &= ~(1u << s);
 	queued &= ~(1u << s);
 	slot_status[s] = (uint8_t)(r(PX_TFD) & 1);	/* ERR bit of the task file */
