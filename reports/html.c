@@ -26,7 +26,6 @@ void html__begin(FILE *f, const char *title)
 	      "figure { display: inline-block; margin: 0.3em; } figcaption { font-size: 85%; }\n"
 	      ".regression { color: #b02020; font-weight: bold; } .na { color: #888; }\n"
 	      ".advice { background: #eef4ea; padding: 0.6em 1em; border-left: 4px solid #5a8f3c; }\n"
-	      ".warn { background: #fff4e0; padding: 0.6em 1em; border-left: 4px solid #d08a00; }\n"
 	      "</style>\n</head>\n<body>\n<h1>", f);
 	html__text(f, title);
 	fputs("</h1>\n", f);
