@@ -2,6 +2,7 @@
 #include "reports/charts.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,14 @@ const char *charts__name(const struct charts *c, size_t i)
 	return c->names[i];
 }
 
+static void close_chart(FILE *dat, FILE *gp)
+{
+	if (dat)
+		fclose(dat);
+	if (gp)
+		fclose(gp);
+}
+
 /* Opens DIR/NAME.EXT for writing and registers NAME once. */
 static FILE *open_part(struct charts *c, const char *name, const char *ext)
 {
@@ -61,6 +70,17 @@ static FILE *open_part(struct charts *c, const char *name, const char *ext)
 	}
 	snprintf(path, sizeof(path), "%s/%s.%s", c->dir, name, ext);
 	return fopen(path, "w");
+}
+
+/* A chart's data file and snippet, both or neither (then false). */
+static bool open_chart(struct charts *c, const char *name, FILE **dat, FILE **gp)
+{
+	*dat = open_part(c, name, "dat");
+	*gp = open_part(c, name, "gp");
+	if (*dat && *gp)
+		return true;
+	close_chart(*dat, *gp);
+	return false;
 }
 
 /* gnuplot strings are single-quoted: no quotes in labels. */
@@ -93,11 +113,11 @@ void charts__bars(struct charts *c, const char *name, const char *title, const c
 		  const char *const *labels, const double *mean, const double *lo,
 		  const double *hi, int n)
 {
-	FILE *dat = open_part(c, name, "dat"), *gp = open_part(c, name, "gp");
+	FILE *dat, *gp;
 	int i;
 
-	if (!dat || !gp)
-		goto out;
+	if (!open_chart(c, name, &dat, &gp))
+		return;
 	for (i = 0; i < n; i++) {
 		fputc('"', dat);
 		label(dat, labels[i]);
@@ -109,22 +129,18 @@ void charts__bars(struct charts *c, const char *name, const char *title, const c
 	label(gp, ylabel);
 	fprintf(gp, "'\nplot '%s.dat' using 0:2:xtic(1) with boxes lc rgb '#4878a8' notitle, "
 		"'' using 0:2:3:4 with yerrorbars lc rgb '#202020' pt 0 title '95%% CI'\n", name);
-out:
-	if (dat)
-		fclose(dat);
-	if (gp)
-		fclose(gp);
+	close_chart(dat, gp);
 }
 
 void charts__cdf(struct charts *c, const char *name, const char *title,
 		 const char *const *labels, const double *const *sorted_ns, const size_t *counts,
 		 int n)
 {
-	FILE *dat = open_part(c, name, "dat"), *gp = open_part(c, name, "gp");
+	FILE *dat, *gp;
 	int i, drawn = 0;
 
-	if (!dat || !gp)
-		goto out;
+	if (!open_chart(c, name, &dat, &gp))
+		return;
 	/* One gnuplot data block per line (separated by two blank lines). */
 	for (i = 0; i < n; i++) {
 		size_t k, step = counts[i] > CDF_POINTS ? counts[i] / CDF_POINTS : 1;
@@ -150,22 +166,18 @@ void charts__cdf(struct charts *c, const char *name, const char *title,
 		fputc('\'', gp);
 	}
 	fputs(drawn ? "\n" : "NaN notitle\n", gp);
-out:
-	if (dat)
-		fclose(dat);
-	if (gp)
-		fclose(gp);
+	close_chart(dat, gp);
 }
 
 void charts__stacked(struct charts *c, const char *name, const char *title,
 		     const char *const *rows, int nrows, const char *const *cols, int ncols,
 		     const double *vals)
 {
-	FILE *dat = open_part(c, name, "dat"), *gp = open_part(c, name, "gp");
+	FILE *dat, *gp;
 	int r, k;
 
-	if (!dat || !gp)
-		goto out;
+	if (!open_chart(c, name, &dat, &gp))
+		return;
 	fputs("mode", dat);
 	for (k = 0; k < ncols; k++) {
 		fputc(' ', dat);
@@ -183,23 +195,19 @@ void charts__stacked(struct charts *c, const char *name, const char *title,
 		"set style fill solid 0.8 border -1\nset boxwidth 0.6\nset ylabel 'mean us per request'\n"
 		"set key outside right\nset yrange [0:*]\n"
 		"plot for [i=2:%d] '%s.dat' using i:xtic(1) title columnheader(i)\n", ncols + 1, name);
-out:
-	if (dat)
-		fclose(dat);
-	if (gp)
-		fclose(gp);
+	close_chart(dat, gp);
 }
 
 void charts__trend(struct charts *c, const char *name, const char *title, const char *ylabel,
 		   const char *const *labels, const double *const *pts, const size_t *npts, int n,
 		   const double *marks, size_t nmarks)
 {
-	FILE *dat = open_part(c, name, "dat"), *gp = open_part(c, name, "gp");
+	FILE *dat, *gp;
 	size_t k;
 	int i, drawn = 0;
 
-	if (!dat || !gp)
-		goto out;
+	if (!open_chart(c, name, &dat, &gp))
+		return;
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < npts[i]; k++)
 			fprintf(dat, "%g %g %g %g\n", pts[i][4 * k], pts[i][4 * k + 1], pts[i][4 * k + 2],
@@ -224,11 +232,7 @@ void charts__trend(struct charts *c, const char *name, const char *title, const 
 		fputc('\'', gp);
 	}
 	fputs(drawn ? "\n" : "NaN notitle\n", gp);
-out:
-	if (dat)
-		fclose(dat);
-	if (gp)
-		fclose(gp);
+	close_chart(dat, gp);
 }
 
 int charts__render(struct charts *c, const char *format, const char *const *title_lines,
