@@ -165,7 +165,9 @@ static int run_vmm(const struct run_ctx *ctx, const char *mode, const struct sui
 		 suite__param(l->params, "backend_delay_us", delay, sizeof(delay)) ? ",delay=" : "",
 		 suite__param(l->params, "backend_delay_us", delay, sizeof(delay)) ? delay : "");
 	guest_params(l->params, params, sizeof(params));
-	snprintf(workload, sizeof(workload), "disk dev=%s %s", mode, params);
+	/* Traced: the guest also stamps its doorbells (driver vs notify). */
+	snprintf(workload, sizeof(workload), "disk dev=%s %s%s", mode, params,
+		 ctx->trace && !strstr(params, "stamps=") ? " stamps=1" : "");
 	snprintf(json, sizeof(json), "%s/vmm.json", ctx->workdir);
 	snprintf(log, sizeof(log), "%s/vmm.log", ctx->workdir);
 	snprintf(trace, sizeof(trace), "%s/trace.json", ctx->workdir);

@@ -86,13 +86,14 @@ static void gahci_submit_prepare(unsigned int slot, uint8_t cmd, uint64_t lba, u
 }
 
 uint64_t gahci_submit(unsigned int slot, uint8_t cmd, uint64_t lba, uint32_t count, void *buf,
-		      uint32_t bytes, int write)
+		      uint32_t bytes, int write, int stamp)
 {
-	uint64_t t;
+	uint64_t t = 0;
 
 	gahci_submit_prepare(slot, cmd, lba, count, buf, bytes, write);
 	outstanding |= 1u << slot;
-	t = rdtsc();
+	if (stamp)
+		t = rdtsc();
 	w(PX_CI, 1u << slot);
 	return t;
 }
@@ -104,10 +105,10 @@ int gahci_has_ncq(void)
 
 /* READ/WRITE FPDMA QUEUED: count in FEATURES, the tag (= slot) in COUNT 7:3. */
 uint64_t gahci_submit_ncq(unsigned int slot, uint64_t lba, uint32_t count, void *buf,
-			  uint32_t bytes, int write)
+			  uint32_t bytes, int write, int stamp)
 {
 	uint8_t *fis = tables + 256 * slot;
-	uint64_t t;
+	uint64_t t = 0;
 
 	gahci_submit_prepare(slot, write ? 0x61 : 0x60, lba, 0, buf, bytes, write);
 	fis[3] = (uint8_t)count;
@@ -117,7 +118,8 @@ uint64_t gahci_submit_ncq(unsigned int slot, uint64_t lba, uint32_t count, void 
 	outstanding |= 1u << slot;
 	queued |= 1u << slot;
 	w(PX_SACT, 1u << slot);
-	t = rdtsc();
+	if (stamp)
+		t = rdtsc();
 	w(PX_CI, 1u << slot);
 	return t;
 }
@@ -166,7 +168,7 @@ uint64_t gahci_capacity(void *buf512)
 {
 	int s;
 
-	gahci_submit(0, 0xec, 0, 1, buf512, 512, 0);	/* IDENTIFY DEVICE */
+	gahci_submit(0, 0xec, 0, 1, buf512, 512, 0, 0);	/* IDENTIFY DEVICE */
 	while ((s = gahci_reap()) < 0)
 		;	/* every reap reads registers: an exit, not a CPL0 spin */
 	{

@@ -2,7 +2,10 @@
  * The disk workload, fio-like, on the virtio-blk disk (dev=pv, default) or
  * the AHCI disk (dev=emul), the same code above the two drivers:
  *   disk dev=pv|emul rw=randread|randwrite|read|write bs=4096 iodepth=1..32
- *        ios=N verify=0|1 ncq=0|1
+ *        ios=N verify=0|1 ncq=0|1 stamps=0|1
+ * stamps=1 also reads the TSC just before each doorbell write, for the
+ * stage view of vioscope trace --stages (driver vs notify); off by default
+ * because an rdtsc traps on PVM and would sit inside every timed I/O.
  * On AHCI, reads and writes are NCQ commands (READ/WRITE FPDMA QUEUED)
  * when the disk offers them and ncq=1 (default), as Linux issues them.
  * Each I/O is timed from submission to the completion seen by the guest
@@ -24,7 +27,7 @@
 #define WAIT_TICKS	50		/* watchdog ticks (~100 ms each) per wait */
 
 static const char *const disk_args[] = { "dev", "rw", "bs", "iodepth", "ios", "verify", "ncq",
-					 NULL };
+					 "stamps", NULL };
 static const struct arg_choice rws[] = {
 	{ "read", VIO_RW_READ }, { "write", VIO_RW_WRITE },
 	{ "randread", VIO_RW_RANDREAD }, { "randwrite", VIO_RW_RANDWRITE }, { 0 },
@@ -33,6 +36,7 @@ static const struct arg_choice devs[] = { { "pv", 0 }, { "emul", 1 }, { 0 } };
 static int emul;		/* 1: AHCI, 0: virtio-blk */
 static int use_ncq;		/* AHCI: FPDMA QUEUED reads and writes */
 static int irq_ok;		/* completions interrupt (else poll registers) */
+static int stamp;		/* stamps=1: TSC at each doorbell too (stage view) */
 
 struct slot {
 	uint32_t type, reserved;	/* struct virtio_blk_outhdr */
@@ -106,10 +110,12 @@ static void submit(unsigned int s, uint32_t type, uint64_t block, uint32_t bs)
 		sl->t0 = rdtsc();
 		if (use_ncq)
 			sl->t_doorbell = gahci_submit_ncq(s, sl->sector, bs / SECTOR, sl->buf, bs,
-							  type == T_OUT);
+							  type == T_OUT, stamp);
 		else	/* WRITE / READ DMA EXT */
 			sl->t_doorbell = gahci_submit(s, type == T_OUT ? 0x35 : 0x25, sl->sector,
-						      bs / SECTOR, sl->buf, bs, type == T_OUT);
+						      bs / SECTOR, sl->buf, bs, type == T_OUT, stamp);
+		if (!stamp)
+			sl->t_doorbell = sl->t0;
 		return;
 	}
 	vb.desc[d] = (struct vq_desc){ (uint64_t)sl, 16, VQ_F_NEXT, (uint16_t)(d + 1) };
@@ -117,7 +123,9 @@ static void submit(unsigned int s, uint32_t type, uint64_t block, uint32_t bs)
 		(uint16_t)(VQ_F_NEXT | (type == T_IN ? VQ_F_WRITE : 0)), (uint16_t)(d + 2) };
 	vb.desc[d + 2] = (struct vq_desc){ (uint64_t)&sl->status, 1, VQ_F_WRITE, 0 };
 	sl->t0 = rdtsc();
-	sl->t_doorbell = gvirtio_submit(&vb, d);
+	sl->t_doorbell = gvirtio_submit(&vb, d, stamp);
+	if (!stamp)
+		sl->t_doorbell = sl->t0;
 }
 
 /* Waits for the next completion; returns its slot or -1 on a timeout. */
@@ -185,7 +193,8 @@ static uint64_t verify_pass(uint32_t bs, uint64_t nblocks)
 
 int disk_run(const char *args, const struct vio_boot_info *bi)
 {
-	uint64_t bs = 4096, depth = 1, ios = 1000, verify = 0, ncq = 1, blocks, issued = 0, done = 0;
+	uint64_t bs = 4096, depth = 1, ios = 1000, verify = 0, ncq = 1, stamps = 0, blocks;
+	uint64_t issued = 0, done = 0;
 	uint64_t *lat, *timer, *sub, *bell, *tags, seq = 0;
 	int rw = VIO_RW_RANDREAD, dev = 0, ret;
 	unsigned int s, nfree, free_slots[MAX_DEPTH];
@@ -197,13 +206,15 @@ int disk_run(const char *args, const struct vio_boot_info *bi)
 	    arg_u64("disk", args, "iodepth", 1, MAX_DEPTH, &depth) < 0 ||
 	    arg_u64("disk", args, "ios", 1, 1u << 22, &ios) < 0 ||
 	    arg_u64("disk", args, "verify", 0, 1, &verify) < 0 ||
-	    arg_u64("disk", args, "ncq", 0, 1, &ncq) < 0)
+	    arg_u64("disk", args, "ncq", 0, 1, &ncq) < 0 ||
+	    arg_u64("disk", args, "stamps", 0, 1, &stamps) < 0)
 		return VIO_ERR_WORKLOAD;
 	if (bs % SECTOR) {
 		printf("guest: disk: bs must be a multiple of 512\n");
 		return VIO_ERR_WORKLOAD;
 	}
 	emul = dev;
+	stamp = (int)stamps;
 	intr_set_handler(DISK_VECTOR, on_irq);
 	intr_set_handler(INTR_WATCHDOG, on_tick);
 	result = (struct vio_result){ .magic = VIO_RESULT_MAGIC, .kind = VIO_DISK };

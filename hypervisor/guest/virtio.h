@@ -30,8 +30,9 @@ struct gvirtio {
  * queue 0 with at most max_q entries, MSI-X vector 0 -> `vector`. */
 int gvirtio_init(struct gvirtio *v, uint16_t type, uint16_t max_q, uint8_t vector);
 /* Makes a chain starting at head available and kicks. */
-/* Returns the TSC read just before the doorbell write. */
-uint64_t gvirtio_submit(struct gvirtio *v, uint16_t head);
+/* With stamp, returns the TSC read just before the doorbell write (an
+ * rdtsc traps on PVM: a few microseconds), else 0. */
+uint64_t gvirtio_submit(struct gvirtio *v, uint16_t head, int stamp);
 /* Next used element, or -1 when none: *len gets its length. */
 int gvirtio_used(struct gvirtio *v, uint32_t *len);
 uint64_t gvirtio_config64(struct gvirtio *v, uint32_t off);

@@ -203,8 +203,8 @@ static void check_stages(const char *buffer, const char *transport)
 				 "--buffer", (char *)buffer, "-o", tfile, "--",
 				 (char *)test_bin("vioscope-vmm"), "--quiet", "--disk", emul,
 				 "--disk", pv, "--workload",
-				 "disk dev=emul rw=randread iodepth=4 ios=400 verify=1; "
-				 "disk dev=pv rw=randread iodepth=4 ios=400 verify=1",
+				 "disk dev=emul rw=randread iodepth=4 ios=400 verify=1 stamps=1; "
+				 "disk dev=pv rw=randread iodepth=4 ios=400 verify=1 stamps=1",
 				 "--json", vfile, NULL }, &out, &err);
 	cr_assert_eq(rc, 0, "%s", err);
 	t = last_json_line(tfile, &text, &last);
