@@ -108,7 +108,9 @@ RESULTS_OBJS := \
 	lib/db.o \
 	lib/schema.o \
 	lib/suite.o \
-	lib/resultsdb.o
+	lib/resultsdb.o \
+	lib/fio.o \
+	hypervisor/qemu/qemu.o
 
 CLI_OBJS := \
 	cli/vioscope.o \
@@ -154,6 +156,8 @@ TEST_OBJS := \
 	tests/analyzers/test_recommend.o \
 	tests/lib/test_suite.o \
 	tests/lib/test_db.o \
+	tests/lib/test_fio.o \
+	tests/hypervisor/test_qemu.o \
 	tests/collectors/test_exit_reasons.o \
 	tests/collectors/test_attribute.o \
 	tests/collectors/test_perf_event.o \
@@ -164,6 +168,7 @@ TEST_OBJS := \
 	tests/integration/test_trace.o \
 	tests/integration/test_run.o \
 	tests/integration/test_compare.o \
+	tests/integration/test_qemu_run.o \
 	tests/helpers.o
 
 # The probe guest: freestanding x86-64, flags from HOST-FACTS (the CPL0

@@ -29,6 +29,7 @@
 #include "analyzers/stats.h"
 #include "cli/cli.h"
 #include "cli/run.h"
+#include "hypervisor/qemu/qemu.h"
 #include "lib/clock.h"
 #include "lib/db.h"
 #include "lib/env.h"
@@ -47,7 +48,7 @@ struct cell {
 };
 
 struct run_opts {
-	const char *suite, *classes, *modes, *db_path, *label, *workdir;
+	const char *suite, *classes, *modes, *db_path, *label, *workdir, *hypervisor;
 	int max_iter, min_iter;
 	double cv_pct;
 	bool trace;
@@ -190,8 +191,8 @@ static void exec(sqlite3 *db, const char *sql)
 		die("run: database: %s", why);
 }
 
-static sqlite3_int64 new_run(sqlite3 *db, const struct run_opts *o, const char *suite,
-			     const char *command)
+static sqlite3_int64 new_run(sqlite3 *db, const struct run_opts *o, const struct run_ctx *ctx,
+			     const char *suite, const char *command)
 {
 	cJSON *env = env__to_json(), *e;
 	char started[32];
@@ -199,12 +200,19 @@ static sqlite3_int64 new_run(sqlite3 *db, const struct run_opts *o, const char *
 
 	now_iso(started, sizeof(started));
 	exec(db, "BEGIN IMMEDIATE");
+	if (!strcmp(ctx->hypervisor, "qemu")) {
+		/* TCG figures are for comparing modes within the run only. */
+		cJSON_AddStringToObject(env, "qemu_accel", ctx->accel);
+		if (!strcmp(ctx->accel, "tcg"))
+			cJSON_AddStringToObject(env, "relative_only", "yes: QEMU under TCG");
+	}
 	id = sql1(db, "INSERT INTO runs(label, suite, git_revision, started_at, status, command, "
-		      "max_iterations, min_iterations, cv_target) "
-		      "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)", "tttttiid",
+		      "max_iterations, min_iterations, cv_target, hypervisor) "
+		      "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)", "tttttiidt",
 		  o->label ? o->label : suite, suite,
 		  cJSON_GetStringValue(cJSON_GetObjectItem(env, "git_revision")) ?: "unknown",
-		  started, command, (sqlite3_int64)o->max_iter, (sqlite3_int64)o->min_iter, o->cv_pct);
+		  started, command, (sqlite3_int64)o->max_iter, (sqlite3_int64)o->min_iter, o->cv_pct,
+		  ctx->hypervisor);
 	cJSON_ArrayForEach(e, env) {
 		char *v = cJSON_IsString(e) ? strdup(e->valuestring) : cJSON_PrintUnformatted(e);
 
@@ -235,15 +243,15 @@ static void add_cell(struct cell **cells, size_t *nr, const char *class, const c
 }
 
 /* Registers a cell: unavailable ones are final at once, with the reason. */
-static void insert_cell(sqlite3 *db, sqlite3_int64 run, struct cell *c)
+static void insert_cell(sqlite3 *db, sqlite3_int64 run, const struct run_ctx *ctx, struct cell *c)
 {
 	const char *reason = NULL;
-	char buf[256];
+	char buf[320];
 
 	if (!c->runner)
 		reason = "this device class is not built yet";
 	else
-		reason = c->runner->unavailable(c->mode, buf, sizeof(buf));
+		reason = c->runner->unavailable(ctx, c->mode, buf, sizeof(buf));
 	c->id = sql1(db, "INSERT INTO cells(run_id, class, mode, workload, spec, status, reason, "
 			 "headline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "itttttt" "t", run, c->class,
 		     c->mode, c->workload, c->spec, reason ? "unavailable" : "running",
@@ -259,10 +267,11 @@ static sqlite3_int64 load_run(sqlite3 *db, struct run_opts *o, struct cell **cel
 	sqlite3_stmt *st;
 
 	check(db, sqlite3_prepare_v2(db, want ?
-				     "SELECT id, max_iterations, min_iterations, cv_target FROM runs "
-				     "WHERE id = ?" :
-				     "SELECT id, max_iterations, min_iterations, cv_target FROM runs "
-				     "WHERE status IN ('running', 'interrupted') ORDER BY id DESC LIMIT 1",
+				     "SELECT id, max_iterations, min_iterations, cv_target, hypervisor "
+				     "FROM runs WHERE id = ?" :
+				     "SELECT id, max_iterations, min_iterations, cv_target, hypervisor "
+				     "FROM runs WHERE status IN ('running', 'interrupted') "
+				     "ORDER BY id DESC LIMIT 1",
 				     -1, &st, NULL), "resume");
 	if (want)
 		sqlite3_bind_int64(st, 1, want);
@@ -274,6 +283,7 @@ static sqlite3_int64 load_run(sqlite3 *db, struct run_opts *o, struct cell **cel
 			o->min_iter = sqlite3_column_int(st, 2);
 		if (!o->cv_pct)
 			o->cv_pct = sqlite3_column_double(st, 3);
+		o->hypervisor = strdup((const char *)sqlite3_column_text(st, 4));
 	}
 	sqlite3_finalize(st);
 	if (!run)
@@ -490,13 +500,15 @@ static void parse(int argc, char **argv, struct run_opts *o)
 		{ "trace", no_argument, NULL, 't' },
 		{ "workdir", required_argument, NULL, 'w' },
 		{ "resume", optional_argument, NULL, 'r' },
+		{ "hypervisor", required_argument, NULL, 'H' },
 		{ 0 },
 	};
 	char *end;
 	int c;
 
 	*o = (struct run_opts){ .suite = "default", .modes = "emul,pv,pt,native",
-				.db_path = DB_DEFAULT_PATH, .workdir = "results/run" };
+				.db_path = DB_DEFAULT_PATH, .workdir = "results/run",
+				.hypervisor = "vioscope-vmm" };
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->suite = optarg; break;
@@ -506,6 +518,11 @@ static void parse(int argc, char **argv, struct run_opts *o)
 		case 'l': o->label = optarg; break;
 		case 't': o->trace = true; break;
 		case 'w': o->workdir = optarg; break;
+		case 'H':
+			if (strcmp(optarg, "vioscope-vmm") && strcmp(optarg, "qemu"))
+				die("run: --hypervisor is vioscope-vmm or qemu, not '%s'", optarg);
+			o->hypervisor = optarg;
+			break;
 		case 'n':
 		case 'N':
 			*(c == 'n' ? &o->max_iter : &o->min_iter) = (int)strtol(optarg, &end, 10);
@@ -530,7 +547,8 @@ static void parse(int argc, char **argv, struct run_opts *o)
 		default:
 			die("run: usage: vioscope run [--suite NAME] [--classes LIST] [--modes LIST] "
 			    "[--iterations N] [--min-iterations N] [--cv PCT] [--db FILE] "
-			    "[--label TEXT] [--trace] [--workdir DIR] [--resume[=RUN]]");
+			    "[--label TEXT] [--trace] [--workdir DIR] [--resume[=RUN]] "
+			    "[--hypervisor vioscope-vmm|qemu]");
 		}
 	}
 	if (optind < argc)
@@ -548,6 +566,34 @@ static void defaults(struct run_opts *o, const struct suite *s)
 		o->cv_pct = s && s->cv ? s->cv : 3;
 	if (o->min_iter > o->max_iter)
 		o->min_iter = o->max_iter;
+}
+
+/*
+ * How cells run: for QEMU, the Linux guest image is built (or found in
+ * its cache) once for the run, and the accelerator chosen.
+ */
+static void setup_ctx(struct run_ctx *ctx, const struct run_opts *o, const char *bindir)
+{
+	char cmd[600], why[160];
+	FILE *p;
+
+	*ctx = (struct run_ctx){ .workdir = o->workdir, .bindir = bindir, .trace = o->trace,
+				 .hypervisor = o->hypervisor, .accel = "tcg" };
+	if (strcmp(o->hypervisor, "qemu"))
+		return;
+	ctx->accel = qemu__accel(why, sizeof(why));
+	fprintf(stderr, "vioscope run: QEMU with %s\n", why);
+	/* The scripts sit beside bin/ in the project. */
+	snprintf(cmd, sizeof(cmd), "'%s/../scripts/build-guest-image' 2>%s/guest-image.log", bindir,
+		 o->workdir);
+	p = popen(cmd, "r");
+	if (p && fgets(ctx->guest_dir, sizeof(ctx->guest_dir), p))
+		ctx->guest_dir[strcspn(ctx->guest_dir, "\n")] = 0;
+	if (!p || pclose(p) != 0) {
+		ctx->guest_dir[0] = 0;
+		snprintf(ctx->guest_error, sizeof(ctx->guest_error),
+			 "scripts/build-guest-image failed (see %s/guest-image.log)", o->workdir);
+	}
 }
 
 static void mkdirs(const char *path)
@@ -602,6 +648,7 @@ int cmd_run(int argc, char **argv)
 	if (o.resume) {
 		run = load_run(db, &o, &cells, &nr);
 		defaults(&o, NULL);
+		setup_ctx(&ctx, &o, bindir);
 	} else {
 		struct suite s;
 
@@ -620,10 +667,11 @@ int cmd_run(int argc, char **argv)
 		}
 		if (!nr)
 			die("run: suite %s has no workloads of class %s", s.name, o.classes);
-		run = new_run(db, &o, s.name, command);
+		setup_ctx(&ctx, &o, bindir);
+		run = new_run(db, &o, &ctx, s.name, command);
 		exec(db, "BEGIN IMMEDIATE");
 		for (i = 0; i < nr; i++)
-			insert_cell(db, run, &cells[i]);
+			insert_cell(db, run, &ctx, &cells[i]);
 		exec(db, "COMMIT");
 		suite__free(&s);
 	}
@@ -632,7 +680,6 @@ int cmd_run(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
-	ctx = (struct run_ctx){ .workdir = o.workdir, .bindir = bindir, .trace = o.trace };
 
 	/* Round 0 warms every cell up; then rounds alternate direction. */
 	for (round = 0; !stop && remaining(cells, nr, o.min_iter); round++) {

@@ -36,6 +36,12 @@ struct run_ctx {
 	const char *workdir;	/* images, logs, JSON of the last iteration */
 	const char *bindir;	/* vioscope-vmm and vioscope */
 	bool trace;		/* run the VMM under vioscope trace --stages */
+	const char *hypervisor;	/* "vioscope-vmm" or "qemu" */
+	/* qemu: the Linux guest (scripts/build-guest-image) and the accelerator;
+	 * guest_error says why there is no guest. */
+	char guest_dir[256];
+	char guest_error[256];
+	const char *accel;
 };
 
 /*
@@ -46,7 +52,8 @@ struct class_runner {
 	const char *class;
 	const char *headline;		/* the metric iterations converge on */
 	/* NULL when mode can run here, else why not (in buf or static). */
-	const char *(*unavailable)(const char *mode, char *buf, size_t len);
+	const char *(*unavailable)(const struct run_ctx *ctx, const char *mode, char *buf,
+				   size_t len);
 	/* 0, or -1 with one line in why (the cell fails). */
 	int (*run)(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
 		   struct run_result *r, char *why, size_t why_len);

@@ -11,17 +11,22 @@
  * All modes use one raw image in the work directory, io_uring underneath.
  * backend_delay_us=N holds every completion of the VMM's backend N us: an
  * injected regression, to check that vioscope compare catches one.
+ * With --hypervisor qemu, emul and pv are QEMU's AHCI and virtio-blk under
+ * a Linux guest running fio (run_qemu).
  */
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/run.h"
+#include "hypervisor/qemu/qemu.h"
 #include "lib/file.h"
+#include "lib/fio.h"
 
 #define IMAGE_SIZE "64M"
 
@@ -46,7 +51,8 @@ static bool in_path(const char *prog)
 	return system(cmd) == 0;
 }
 
-static const char *disk_unavailable(const char *mode, char *buf, size_t len)
+static const char *disk_unavailable(const struct run_ctx *ctx, const char *mode, char *buf,
+				    size_t len)
 {
 	if (!strcmp(mode, "pt")) {
 		if (!have_iommu())
@@ -61,6 +67,15 @@ static const char *disk_unavailable(const char *mode, char *buf, size_t len)
 	if (strcmp(mode, "emul") && strcmp(mode, "pv")) {
 		snprintf(buf, len, "unknown mode '%s' (emul, pv, pt, native)", mode);
 		return buf;
+	}
+	if (!strcmp(ctx->hypervisor, "qemu")) {
+		if (!in_path("qemu-system-x86_64"))
+			return "QEMU is not installed (scripts/install-deps nested)";
+		if (!ctx->guest_dir[0]) {
+			snprintf(buf, len, "no Linux guest image: %s", ctx->guest_error);
+			return buf;
+		}
+		return NULL;
 	}
 	if (access("/dev/kvm", R_OK | W_OK))
 		return "no usable /dev/kvm: the reference VMM needs KVM";
@@ -136,6 +151,24 @@ static int from_vmm(const cJSON *rec, struct run_result *r, char *why, size_t wh
 	return 0;
 }
 
+/* QEMU opens an image, it does not make one: a 64 MiB file of zeros. */
+static int ensure_image(const char *path, char *why, size_t why_len)
+{
+	int fd;
+
+	if (!access(path, R_OK | W_OK))
+		return 0;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, 64 << 20)) {
+		snprintf(why, why_len, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 /* The probe guest's workload: the line's parameters but the runner's own
  * (native_*, backend_*). */
 static void guest_params(const char *params, char *out, size_t len)
@@ -146,7 +179,8 @@ static void guest_params(const char *params, char *out, size_t len)
 	snprintf(copy, sizeof(copy), "%s", params);
 	out[0] = 0;
 	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
-		if (strncmp(w, "native_", 7) && strncmp(w, "backend_", 8) && n < len)
+		if (strncmp(w, "native_", 7) && strncmp(w, "backend_", 8) && strncmp(w, "qemu_", 5) &&
+		    n < len)
 			n += (size_t)snprintf(out + n, len - n, "%s%s", n ? " " : "", w);
 }
 
@@ -240,13 +274,31 @@ static int read_lat_log(const char *path, struct run_result *r)
 	return r->samples ? 0 : -1;
 }
 
+/* fio's figures (lib/fio.c) as metrics: the same for the host and a guest. */
+static int fio_metrics(const cJSON *fio, const char *rw, struct run_result *r, char *why,
+		       size_t why_len)
+{
+	struct fio_figures f;
+
+	if (fio__parse(fio, rw, &f, why, why_len))
+		return -1;
+	run_result__add(r, "iops", "IO/s", true, f.iops);
+	run_result__add(r, "throughput_mib_s", "MiB/s", true, f.bw_bytes / (1 << 20));
+	run_result__add(r, "io_errors", "count", false, f.errors);
+	if (f.have_lat) {
+		run_result__add(r, "lat_mean", "ns", false, f.lat_mean_ns);
+		run_result__add(r, "lat_p50", "ns", false, f.lat_p50_ns);
+		run_result__add(r, "lat_p99", "ns", false, f.lat_p99_ns);
+	}
+	return 0;
+}
+
 static int run_native(const struct run_ctx *ctx, const struct suite_line *l,
 		      struct run_result *r, char *why, size_t why_len)
 {
 	char rw[32] = "randread", bs[32] = "4096", qd[32] = "1", secs[32] = "1", img[256];
 	char a_rw[48], a_bs[48], a_qd[48], a_t[48], a_file[288], a_out[288], a_log[288], json[256];
 	char log[256], lat[256];
-	const cJSON *job, *d;
 	cJSON *j;
 	int rc;
 
@@ -272,17 +324,11 @@ static int run_native(const struct run_ctx *ctx, const struct suite_line *l,
 				      "--randrepeat=0", "--log_avg_msec=0", a_log,
 				      "--output-format=json", a_out, NULL }, log);
 	j = read_json(json);
-	job = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "jobs"), 0);
-	d = cJSON_GetObjectItem(job, strstr(rw, "write") ? "write" : "read");
-	if (rc != 0 || !d) {
+	if (rc != 0 || fio_metrics(j, rw, r, why, why_len)) {
 		snprintf(why, why_len, "fio exited %d (see %s)", rc, log);
 		cJSON_Delete(j);
 		return -1;
 	}
-	run_result__add(r, "iops", "IO/s", true, num(d, "iops", NULL, NULL));
-	run_result__add(r, "throughput_mib_s", "MiB/s", true,
-			num(d, "bw_bytes", NULL, NULL) / (1 << 20));
-	run_result__add(r, "io_errors", "count", false, num(job, "error", NULL, NULL));
 	cJSON_Delete(j);
 	if (read_lat_log(lat, r) == 0 && r->nsamples)
 		return 0;
@@ -290,11 +336,71 @@ static int run_native(const struct run_ctx *ctx, const struct suite_line *l,
 	return -1;
 }
 
+/*
+ * The Linux guest under QEMU: the agent runs fio on the disk for
+ * qemu_runtime=S seconds (default 2, after a 1 s ramp) and prints fio's
+ * JSON on the console. No per-I/O samples: fio's percentiles instead.
+ */
+static int run_qemu(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
+		    struct run_result *r, char *why, size_t why_len)
+{
+	char rw[32] = "randread", bs[32] = "4096", qd[32] = "1", secs[32] = "2", fio[160];
+	char kernel[288], initrd[288], image[288], log[256], buf[2048], *argv[40], *text;
+	struct qemu_disk_run q = { .qemu = "qemu-system-x86_64", .accel = ctx->accel,
+				   .kernel = kernel, .initrd = initrd, .image = image,
+				   .mode = mode, .fio = fio, .mem_mb = 512 };
+	const cJSON *res;
+	cJSON *j;
+	int rc;
+
+	suite__param(l->params, "rw", rw, sizeof(rw));
+	suite__param(l->params, "bs", bs, sizeof(bs));
+	suite__param(l->params, "iodepth", qd, sizeof(qd));
+	suite__param(l->params, "qemu_runtime", secs, sizeof(secs));
+	snprintf(fio, sizeof(fio), "%s:%s:%s:%s", rw, bs, qd, secs);
+	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", ctx->guest_dir);
+	snprintf(initrd, sizeof(initrd), "%s/initrd.cpio.gz", ctx->guest_dir);
+	snprintf(image, sizeof(image), "%s/disk.img", ctx->workdir);
+	snprintf(log, sizeof(log), "%s/qemu.log", ctx->workdir);
+	if (ensure_image(image, why, why_len))
+		return -1;
+	/* timeout(1) first: a guest that hangs must not hang the run. */
+	argv[0] = "/usr/bin/timeout";
+	argv[1] = "600";
+	if (qemu__disk_argv(&q, argv + 2, 38, buf, sizeof(buf)) < 0) {
+		snprintf(why, why_len, "cannot build the QEMU command line");
+		return -1;
+	}
+	rc = run__command(argv, log);
+	text = file__read_text(log);
+	j = qemu__agent_result(text, why, why_len);
+	free(text);
+	if (!j) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "%s", why);
+		snprintf(why, why_len, "QEMU exited %d, %s (see %s)", rc, what, log);
+		return -1;
+	}
+	res = cJSON_GetObjectItem(j, "result");
+	if (num(j, "status", NULL, NULL) != 0 || !cJSON_IsObject(res)) {
+		snprintf(why, why_len, "fio in the guest exited %.0f (see %s)",
+			 num(j, "status", NULL, NULL), log);
+		cJSON_Delete(j);
+		return -1;
+	}
+	rc = fio_metrics(res, rw, r, why, why_len);
+	cJSON_Delete(j);
+	return rc;
+}
+
 static int disk_run(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
 		    struct run_result *r, char *why, size_t why_len)
 {
 	if (!strcmp(mode, "native"))
 		return run_native(ctx, l, r, why, why_len);
+	if (!strcmp(ctx->hypervisor, "qemu"))
+		return run_qemu(ctx, mode, l, r, why, why_len);
 	return run_vmm(ctx, mode, l, r, why, why_len);
 }
 

@@ -81,3 +81,7 @@ CREATE TABLE stages (
 
 CREATE INDEX cells_by_run ON cells(run_id);
 CREATE INDEX runs_by_label ON runs(label, id);
+
+-- migration 2
+-- Which hypervisor ran the guest modes: vioscope-vmm or qemu.
+ALTER TABLE runs ADD COLUMN hypervisor TEXT NOT NULL DEFAULT 'vioscope-vmm';

@@ -1,0 +1,171 @@
+/*
+ * vioscope-agent: /init of the Linux guest image (scripts/build-guest-image),
+ * the same under QEMU and vioscope-vmm. It mounts the usual file systems,
+ * loads the modules named on the kernel command line, runs the one
+ * workload asked for there, prints its result between markers on the
+ * console and powers the machine off.
+ *
+ *   vio.modules=ahci,sd_mod      modules to load (modprobe, in order)
+ *   vio.job=fio                  fio on /dev/$vio.dev (default vda) with
+ *   vio.fio=RW:BS:QD:SECONDS       io_uring, O_DIRECT, time based,
+ *                                  1 s ramp, total-latency percentiles
+ *                                  (fio's own JSON result)
+ *   vio.job=shell                the kernel, PCI devices and uptime
+ *
+ * Output: "@@VIOSCOPE-RESULT-BEGIN@@", one JSON object
+ *   {"job": "fio", "status": 0, "result": <the tool's JSON or null>}
+ * then "@@VIOSCOPE-RESULT-END@@". A statically linked C program: the image
+ * needs no shell for it, and every argument reaches the tool unparsed by
+ * one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BEGIN "@@VIOSCOPE-RESULT-BEGIN@@"
+#define END "@@VIOSCOPE-RESULT-END@@"
+
+static char cmdline[4096];
+
+/* The value of vio.KEY= on the kernel command line, else dflt, in buf. */
+static char *arg(const char *key, const char *dflt, char *buf, size_t len)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "vio.%s=", key);
+	snprintf(buf, len, "%s", dflt);
+	for (p = cmdline; (p = strstr(p, pat)); p++)
+		if (p == cmdline || p[-1] == ' ') {
+			size_t n = strcspn(p + strlen(pat), " \n");
+
+			snprintf(buf, len, "%.*s", (int)n, p + strlen(pat));
+			break;
+		}
+	return buf;
+}
+
+/* Runs argv with stdout to out (or the console); its exit status. */
+static int run(char *const argv[], const char *out)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (out) {
+			int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+			if (fd >= 0)
+				dup2(fd, STDOUT_FILENO);
+		}
+		execv(argv[0], argv);
+		fprintf(stderr, "agent: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void cat(const char *path)
+{
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		fputs("null", stdout);
+		return;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, stdout);
+	fclose(f);
+}
+
+static int job_fio(void)
+{
+	char spec[64], dev[32], path[48], rw[16] = "randread", bs[16] = "4k", qd[8] = "1";
+	char secs[8] = "5", a_file[64], a_rw[32], a_bs[32], a_qd[32], a_rt[32];
+	int status;
+
+	arg("fio", "randread:4k:1:5", spec, sizeof(spec));
+	sscanf(spec, "%15[^:]:%15[^:]:%7[^:]:%7s", rw, bs, qd, secs);
+	snprintf(path, sizeof(path), "/dev/%s", arg("dev", "vda", dev, sizeof(dev)));
+	snprintf(a_file, sizeof(a_file), "--filename=%s", path);
+	snprintf(a_rw, sizeof(a_rw), "--rw=%s", rw);
+	snprintf(a_bs, sizeof(a_bs), "--bs=%s", bs);
+	snprintf(a_qd, sizeof(a_qd), "--iodepth=%s", qd);
+	snprintf(a_rt, sizeof(a_rt), "--runtime=%s", secs);
+	status = run((char *[]){ "/usr/bin/fio", "--name=agent", a_file, a_rw, a_bs, a_qd,
+				 "--ioengine=io_uring", "--direct=1", "--time_based", a_rt,
+				 "--ramp_time=1", "--randrepeat=0", "--lat_percentiles=1",
+				 "--output-format=json", NULL },
+		     "/tmp/result.json");
+	printf(BEGIN "\n{\"job\": \"fio\", \"device\": \"%s\", \"status\": %d, \"result\": ", path,
+	       status);
+	if (status == 0)
+		cat("/tmp/result.json");
+	else
+		fputs("null", stdout);
+	printf("}\n" END "\n");
+	return status;
+}
+
+static int job_shell(void)
+{
+	char buf[256] = "";
+	FILE *f = fopen("/proc/uptime", "r");
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	buf[strcspn(buf, " \n")] = 0;
+	printf(BEGIN "\n{\"job\": \"shell\", \"status\": 0, \"result\": {\"uptime_s\": %s}}\n" END
+	       "\n", buf[0] ? buf : "0");
+	return 0;
+}
+
+int main(void)
+{
+	char mods[512], job[32], *m, *save;
+	int fd;
+
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
+	setenv("PATH", "/bin:/usr/bin", 1);
+	fd = open("/proc/cmdline", O_RDONLY);
+	if (fd >= 0) {
+		ssize_t n = read(fd, cmdline, sizeof(cmdline) - 1);
+
+		cmdline[n > 0 ? n : 0] = 0;
+		close(fd);
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (m = strtok_r(arg("modules", "", mods, sizeof(mods)), ",", &save); m;
+	     m = strtok_r(NULL, ",", &save))
+		if (run((char *[]){ "/bin/modprobe", m, NULL }, NULL))
+			printf("agent: modprobe %s failed\n", m);
+	arg("job", "shell", job, sizeof(job));
+	if (!strcmp(job, "fio"))
+		job_fio();
+	else if (!strcmp(job, "shell"))
+		job_shell();
+	else
+		printf(BEGIN "\n{\"job\": \"%s\", \"status\": 2, \"result\": null, "
+		       "\"error\": \"unknown job\"}\n" END "\n", job);
+	fflush(stdout);
+	sync();
+	reboot(RB_POWER_OFF);
+	return 0;
+}

@@ -1,0 +1,65 @@
+/*
+ * vioscope run --hypervisor qemu (skipped with the reason without QEMU):
+ * the Linux guest image boots under QEMU (TCG here), its agent runs fio on
+ * QEMU's AHCI and virtio-blk disks, and the figures land in the database
+ * with the accelerator recorded.
+ */
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/helpers.h"
+
+static long long q(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s", sql);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+Test(qemu_run, fio_in_a_linux_guest_on_ahci_and_virtio_blk, .timeout = 600)
+{
+	char dir[] = "/tmp/vioscope-qemu-XXXXXX", suite[96], db_path[96], work[96], cmd[160];
+	char *out, *err;
+	sqlite3 *db;
+	FILE *f;
+
+	if (system("command -v qemu-system-x86_64 >/dev/null 2>&1")) {
+		fprintf(stderr, "SKIP: QEMU is not installed (scripts/install-deps nested)\n");
+		cr_skip_test("no QEMU");
+	}
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(suite, sizeof(suite), "%s/s", dir);
+	snprintf(db_path, sizeof(db_path), "%s/r.db", dir);
+	snprintf(work, sizeof(work), "%s/wd", dir);
+	f = fopen(suite, "w");
+	cr_assert_not_null(f);
+	fputs("option iterations=1 min-iterations=1\n"
+	      "disk rr rw=randread bs=4096 iodepth=4 ios=100 qemu_runtime=1\n", f);
+	fclose(f);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "run", "--hypervisor", "qemu",
+					  "--suite", suite, "--modes", "emul,pv,pt", "--db", db_path,
+					  "--workdir", work, NULL }, &out, &err), 0, "%s", err);
+	cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM runs WHERE hypervisor = 'qemu' AND status = 'done'"),
+		     1);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 2, "%s", out);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE mode = 'pt' AND status = "
+			   "'unavailable'"), 1);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name = 'iops' AND value > 0"), 2);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name = 'lat_p99' AND value > 0"), 2);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM environment WHERE key = 'qemu_accel'"), 1);
+	sqlite3_close(db);
+	free(out);
+	free(err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
