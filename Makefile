@@ -110,7 +110,9 @@ RESULTS_OBJS := \
 	lib/suite.o \
 	lib/resultsdb.o \
 	lib/fio.o \
-	hypervisor/qemu/qemu.o
+	hypervisor/qemu/qemu.o \
+	reports/charts.o \
+	reports/html.o
 
 CLI_OBJS := \
 	cli/vioscope.o \
@@ -123,8 +125,6 @@ CLI_OBJS := \
 	cli/recommend.o \
 	cli/report.o \
 	cli/export.o \
-	reports/charts.o \
-	reports/html.o \
 	cli/doctor.o \
 	cli/testbed_result.o \
 	cli/fio_summary.o \
@@ -157,6 +157,7 @@ TEST_OBJS := \
 	tests/lib/test_suite.o \
 	tests/lib/test_db.o \
 	tests/lib/test_fio.o \
+	tests/reports/test_charts.o \
 	tests/hypervisor/test_qemu.o \
 	tests/collectors/test_exit_reasons.o \
 	tests/collectors/test_attribute.o \

@@ -141,10 +141,13 @@ void charts__cdf(struct charts *c, const char *name, const char *title,
 
 	if (!open_chart(c, name, &dat, &gp))
 		return;
-	/* One gnuplot data block per line (separated by two blank lines). */
+	/* One gnuplot data block per line drawn (two blank lines apart; an
+	 * empty block would not count as one, so lines without data get none). */
 	for (i = 0; i < n; i++) {
 		size_t k, step = counts[i] > CDF_POINTS ? counts[i] / CDF_POINTS : 1;
 
+		if (!counts[i])
+			continue;
 		fputs("# ", dat);
 		label(dat, labels[i]);
 		fputc('\n', dat);
@@ -160,8 +163,9 @@ void charts__cdf(struct charts *c, const char *name, const char *title,
 	for (i = 0; i < n; i++) {
 		if (!counts[i])
 			continue;
-		fprintf(gp, "%s'%s.dat' index %d using 1:2 with lines lw 2 title '", drawn++ ? ", " : "",
-			name, i);
+		fprintf(gp, "%s'%s.dat' index %d using 1:2 with lines lw 2 title '", drawn ? ", " : "",
+			name, drawn);
+		drawn++;
 		label(gp, labels[i]);
 		fputc('\'', gp);
 	}
@@ -209,6 +213,8 @@ void charts__trend(struct charts *c, const char *name, const char *title, const 
 	if (!open_chart(c, name, &dat, &gp))
 		return;
 	for (i = 0; i < n; i++) {
+		if (!npts[i])
+			continue;	/* no block: see charts__cdf */
 		for (k = 0; k < npts[i]; k++)
 			fprintf(dat, "%g %g %g %g\n", pts[i][4 * k], pts[i][4 * k + 1], pts[i][4 * k + 2],
 				pts[i][4 * k + 3]);
@@ -227,7 +233,8 @@ void charts__trend(struct charts *c, const char *name, const char *title, const 
 		if (!npts[i])
 			continue;
 		fprintf(gp, "%s'%s.dat' index %d using 1:2:3:4 with yerrorlines lw 2 title '",
-			drawn++ ? ", " : "", name, i);
+			drawn ? ", " : "", name, drawn);
+		drawn++;
 		label(gp, labels[i]);
 		fputc('\'', gp);
 	}
