@@ -25,6 +25,8 @@ struct strbuf {
 };
 
 /* A copy of the formatted string in sb, or NULL once out of room. */
+static char *sb_add(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static char *sb_add(struct strbuf *sb, const char *fmt, ...)
 {
 	char *s = sb->p;
