@@ -101,19 +101,6 @@ static cJSON *read_json(const char *path)
 	return j;
 }
 
-/* The last JSON line of a vioscope trace output with "type": "stages". */
-static cJSON *stages_line(const char *path)
-{
-	char *text = file__read_text(path), *p;
-	cJSON *j = NULL;
-
-	p = text ? strstr(text, "{\"type\":\"stages\"") : NULL;
-	if (p)
-		j = cJSON_Parse(p);
-	free(text);
-	return j;
-}
-
 /* One probe-guest record -> metrics and samples. */
 static int from_vmm(const cJSON *rec, struct run_result *r, char *why, size_t why_len)
 {
@@ -245,7 +232,7 @@ static int run_vmm(const struct run_ctx *ctx, const char *mode, const struct sui
 	rc = from_vmm(rec, r, why, why_len);
 	cJSON_Delete(j);
 	if (!rc && ctx->trace)
-		r->stages = stages_line(trace);
+		r->stages = file__json_line(trace, "stages");
 	return rc;
 }
 

@@ -137,27 +137,6 @@ static bool judge_shell(const struct suite_input *in, cJSON *rec, cJSON *metrics
 	return strstr(in->guest, "l2: shell: ok") != NULL;
 }
 
-/* The last JSON line of a vioscope trace --json file: the totals. */
-/* The last JSON line of a vioscope trace output with "type": type. */
-static cJSON *trace_line(const char *path, const char *type)
-{
-	char *text = path ? file__read_text(path) : NULL, *p;
-	cJSON *found = NULL;
-
-	for (p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
-		cJSON *t = *p == '{' ? cJSON_Parse(p) : NULL;
-
-		if (t && !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(t, "type")) ?: "", type)) {
-			cJSON_Delete(found);
-			found = t;
-		} else {
-			cJSON_Delete(t);
-		}
-	}
-	free(text);
-	return found;
-}
-
 static double exit_count(const cJSON *exits, const char *kind, const char *reason)
 {
 	const cJSON *e;
@@ -178,7 +157,7 @@ static double exit_count(const cJSON *exits, const char *kind, const char *reaso
  */
 static bool judge_trace(const struct suite_input *in, cJSON *rec, cJSON *metrics)
 {
-	cJSON *t = trace_line(in->trace_path, "total");
+	cJSON *t = file__json_line(in->trace_path, "total");
 	const cJSON *exits = cJSON_GetObjectItem(t, "exits");
 	const cJSON *fires = cJSON_GetObjectItem(t, "kvm_exit_fires");
 	double kernel = exit_count(exits, "kernel", NULL);
@@ -204,7 +183,7 @@ static bool judge_trace(const struct suite_input *in, cJSON *rec, cJSON *metrics
  */
 static bool judge_stages(const struct suite_input *in, cJSON *rec, cJSON *metrics)
 {
-	cJSON *t = trace_line(in->trace_path, "stages");
+	cJSON *t = file__json_line(in->trace_path, "stages");
 	const cJSON *d = NULL, *e;
 	double requests, complete;
 	bool ok;

@@ -1,8 +1,10 @@
 #include "lib/file.h"
 
+#include <cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 char *file__read_text(const char *path)
 {
@@ -30,4 +32,23 @@ char *file__read_text(const char *path)
 	fclose(f);
 	buf[len] = 0;
 	return buf;
+}
+
+cJSON *file__json_line(const char *path, const char *type)
+{
+	char *text = path ? file__read_text(path) : NULL, *p;
+	cJSON *found = NULL;
+
+	for (p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+		cJSON *t = *p == '{' ? cJSON_Parse(p) : NULL;
+
+		if (t && !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(t, "type")) ?: "", type)) {
+			cJSON_Delete(found);
+			found = t;
+		} else {
+			cJSON_Delete(t);
+		}
+	}
+	free(text);
+	return found;
 }

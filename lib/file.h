@@ -5,4 +5,10 @@
  * with errno set. For result and report files, not guest images. */
 char *file__read_text(const char *path);
 
+struct cJSON;
+
+/* JSON-lines output (vioscope trace --json): the last line whose "type"
+ * is type, parsed; NULL when there is none (or no file). */
+struct cJSON *file__json_line(const char *path, const char *type);
+
 #endif /* VIOSCOPE__LIB_FILE_H */
