@@ -48,6 +48,7 @@ LIB_OBJS := \
 	lib/env.o \
 	lib/metric.o \
 	lib/file.o \
+	lib/json.o \
 	lib/regions.o \
 	analyzers/hist.o \
 	analyzers/stats.o \

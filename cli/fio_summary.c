@@ -12,17 +12,7 @@
 #include "cli/cli.h"
 #include "lib/file.h"
 #include "lib/log.h"
-
-static double num(const cJSON *o, const char *a, const char *b, const char *c)
-{
-	const cJSON *x = cJSON_GetObjectItem(o, a);
-
-	if (b)
-		x = cJSON_GetObjectItem(x, b);
-	if (c)
-		x = cJSON_GetObjectItem(x, c);
-	return cJSON_IsNumber(x) ? x->valuedouble : 0;
-}
+#include "lib/json.h"
 
 int cmd_fio_summary(int argc, char **argv)
 {
@@ -58,9 +48,10 @@ int cmd_fio_summary(int argc, char **argv)
 			       label, rw ? rw : "?",
 			       cJSON_GetStringValue(cJSON_GetObjectItem(opts, "bs")) ?: "?",
 			       cJSON_GetStringValue(cJSON_GetObjectItem(opts, "iodepth")) ?: "1",
-			       num(job, dir, "total_ios", NULL),
-			       num(pct, "50.000000", NULL, NULL) / 1e3,
-			       num(pct, "99.000000", NULL, NULL) / 1e3, num(job, dir, "iops", NULL));
+			       json__num(job, 0, dir, "total_ios", NULL),
+			       json__num(pct, 0, "50.000000", NULL, NULL) / 1e3,
+			       json__num(pct, 0, "99.000000", NULL, NULL) / 1e3,
+			       json__num(job, 0, dir, "iops", NULL));
 		}
 		cJSON_Delete(root);
 	}

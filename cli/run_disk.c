@@ -27,6 +27,7 @@
 #include "hypervisor/qemu/qemu.h"
 #include "lib/file.h"
 #include "lib/fio.h"
+#include "lib/json.h"
 
 #define IMAGE_SIZE "64M"
 
@@ -82,16 +83,6 @@ static const char *disk_unavailable(const struct run_ctx *ctx, const char *mode,
 	return NULL;
 }
 
-static double num(const cJSON *o, const char *k1, const char *k2, const char *k3)
-{
-	const char *keys[3] = { k1, k2, k3 };
-	int i;
-
-	for (i = 0; i < 3 && keys[i] && o; i++)
-		o = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
-	return cJSON_IsNumber(o) ? o->valuedouble : -1;
-}
-
 static cJSON *read_json(const char *path)
 {
 	char *text = file__read_text(path);
@@ -115,7 +106,7 @@ static int from_vmm(const cJSON *rec, struct run_result *r, char *why, size_t wh
 	cJSON_ArrayForEach(m, cJSON_GetObjectItem(rec, "metrics")) {
 		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(m, "name"));
 		const char *dir = cJSON_GetStringValue(cJSON_GetObjectItem(m, "direction"));
-		double v = num(m, "value", NULL, NULL);
+		double v = json__num(m, -1, "value", NULL, NULL);
 
 		if (!name || !dir)
 			continue;
@@ -127,7 +118,8 @@ static int from_vmm(const cJSON *rec, struct run_result *r, char *why, size_t wh
 				!strcmp(dir, "higher_is_better"), v);
 	}
 	run_result__add(r, "exits_per_io", "count", false,
-			num(rec, "exits_per_op", "pio", NULL) + num(rec, "exits_per_op", "mmio", NULL));
+			json__num(rec, -1, "exits_per_op", "pio", NULL) +
+			json__num(rec, -1, "exits_per_op", "mmio", NULL));
 	s = cJSON_GetObjectItem(rec, "samples_ns");
 	r->samples = malloc(((size_t)cJSON_GetArraySize(s) + 1) * sizeof(uint64_t));
 	if (!r->samples)
@@ -370,9 +362,9 @@ static int run_qemu(const struct run_ctx *ctx, const char *mode, const struct su
 		return -1;
 	}
 	res = cJSON_GetObjectItem(j, "result");
-	if (num(j, "status", NULL, NULL) != 0 || !cJSON_IsObject(res)) {
+	if (json__num(j, -1, "status", NULL, NULL) != 0 || !cJSON_IsObject(res)) {
 		snprintf(why, why_len, "fio in the guest exited %.0f (see %s)",
-			 num(j, "status", NULL, NULL), log);
+			 json__num(j, -1, "status", NULL, NULL), log);
 		cJSON_Delete(j);
 		return -1;
 	}

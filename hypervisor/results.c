@@ -20,6 +20,7 @@
 #include "hypervisor/kvm.h"
 #include "hypervisor/vcpu.h"
 #include "lib/log.h"
+#include "lib/json.h"
 #include "lib/metric.h"
 
 static const char *const kind_names[] = {
@@ -482,17 +483,6 @@ cJSON *results__to_json(struct kvm *kvm)
 	return arr;
 }
 
-/* Number at o.k1[.k2[.k3]], or NAN when absent. */
-static double num(const cJSON *o, const char *k1, const char *k2, const char *k3)
-{
-	const char *keys[3] = { k1, k2, k3 };
-	unsigned int i;
-
-	for (i = 0; i < 3 && keys[i] && o; i++)
-		o = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
-	return cJSON_IsNumber(o) ? o->valuedouble : NAN;
-}
-
 void results__print(cJSON *records, FILE *f)
 {
 	const cJSON *r;
@@ -506,26 +496,26 @@ void results__print(cJSON *records, FILE *f)
 
 			fprintf(f, "disk  %-9s bs %-6.0f qd %-2.0f %7.0f I/Os  p50 %8.2f us  p99 %8.2f us",
 				cJSON_GetStringValue(cJSON_GetObjectItem(r, "rw")),
-				num(r, "block_size", NULL, NULL), num(r, "iodepth", NULL, NULL),
-				num(r, "ops", NULL, NULL), num(r, "per_op", "ns", "p50") / 1e3,
-				num(r, "per_op", "ns", "p99") / 1e3);
+				json__num(r, NAN, "block_size", NULL, NULL), json__num(r, NAN, "iodepth", NULL, NULL),
+				json__num(r, NAN, "ops", NULL, NULL), json__num(r, NAN, "per_op", "ns", "p50") / 1e3,
+				json__num(r, NAN, "per_op", "ns", "p99") / 1e3);
 			cJSON_ArrayForEach(mt, cJSON_GetObjectItem(r, "metrics")) {
 				const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(mt, "name"));
 
 				if (!strcmp(n, "iops"))
-					fprintf(f, "  %8.0f IOPS", num(mt, "value", NULL, NULL));
+					fprintf(f, "  %8.0f IOPS", json__num(mt, NAN, "value", NULL, NULL));
 				if (!strncmp(n, "verify_mismatches", 17))
-					fprintf(f, "  %s %.0f", n + 18, num(mt, "value", NULL, NULL));
+					fprintf(f, "  %s %.0f", n + 18, json__num(mt, NAN, "value", NULL, NULL));
 			}
 			fprintf(f, "  exits/io pio %.2f mmio %.2f kicks %.2f irqs %.2f%s\n",
-				num(r, "exits_per_op", "pio", NULL), num(r, "exits_per_op", "mmio", NULL),
-				num(r, "exits_per_op", "ioeventfd_signals", NULL),
-				num(r, "exits_per_op", "irqs_injected", NULL),
+				json__num(r, NAN, "exits_per_op", "pio", NULL), json__num(r, NAN, "exits_per_op", "mmio", NULL),
+				json__num(r, NAN, "exits_per_op", "ioeventfd_signals", NULL),
+				json__num(r, NAN, "exits_per_op", "irqs_injected", NULL),
 				strcmp(status, "ok") ? "  [failed]" : "");
 			continue;
 		}
 		const char *space = cJSON_GetStringValue(cJSON_GetObjectItem(r, "space"));
-		double raw = num(r, "raw_baseline", "ns", "p50");
+		double raw = json__num(r, NAN, "raw_baseline", "ns", "p50");
 		char label[32];
 
 		/* The doorbell kinds can target either space: say which. */
@@ -537,13 +527,13 @@ void results__print(cJSON *records, FILE *f)
 		else
 			snprintf(label, sizeof(label), "%s", kind);
 		fprintf(f, "micro %-14s %7.0f ops  p50 %8.2f us  p99 %8.2f us  mean %8.2f us",
-			label, num(r, "ops", NULL, NULL),
-			num(r, "per_op", "ns", "p50") / 1e3, num(r, "per_op", "ns", "p99") / 1e3,
-			num(r, "per_op", "ns", "mean") / 1e3);
+			label, json__num(r, NAN, "ops", NULL, NULL),
+			json__num(r, NAN, "per_op", "ns", "p50") / 1e3, json__num(r, NAN, "per_op", "ns", "p99") / 1e3,
+			json__num(r, NAN, "per_op", "ns", "mean") / 1e3);
 		if (!isnan(raw))
 			fprintf(f, "  raw p50 %8.2f us (mean %+.1f%%)", raw / 1e3,
-				num(r, "overhead_vs_raw_pct", NULL, NULL));
-		fprintf(f, "  timer %.2f us", num(r, "timer_overhead", "ns", "p50") / 1e3);
+				json__num(r, NAN, "overhead_vs_raw_pct", NULL, NULL));
+		fprintf(f, "  timer %.2f us", json__num(r, NAN, "timer_overhead", "ns", "p50") / 1e3);
 		if (strcmp(status, "ok"))
 			fprintf(f, "  [%s]", status);
 		fputc('\n', f);

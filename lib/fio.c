@@ -1,17 +1,10 @@
 /* fio's JSON output (see fio.h). */
 #include "lib/fio.h"
+#include "lib/json.h"
 
 #include <cJSON.h>
 #include <stdio.h>
 #include <string.h>
-
-static double num(const cJSON *o, const char *k1, const char *k2)
-{
-	o = cJSON_GetObjectItemCaseSensitive(o, k1);
-	if (k2)
-		o = cJSON_GetObjectItemCaseSensitive(o, k2);
-	return cJSON_IsNumber(o) ? o->valuedouble : -1;
-}
 
 int fio__parse(const cJSON *fio, const char *rw, struct fio_figures *f, char *why, size_t why_len)
 {
@@ -26,16 +19,16 @@ int fio__parse(const cJSON *fio, const char *rw, struct fio_figures *f, char *wh
 		snprintf(why, why_len, "fio's output has no job");
 		return -1;
 	}
-	f->iops = num(d, "iops", NULL);
-	f->bw_bytes = num(d, "bw_bytes", NULL);
+	f->iops = json__num(d, -1, "iops", NULL, NULL);
+	f->bw_bytes = json__num(d, -1, "bw_bytes", NULL, NULL);
 	if (f->iops < 0 || f->bw_bytes < 0) {
 		snprintf(why, why_len, "fio's output has no %s figures", side);
 		return -1;
 	}
-	f->errors = num(job, "error", NULL);
-	f->lat_mean_ns = num(lat, "mean", NULL);
-	f->lat_p50_ns = num(pct, "50.000000", NULL);
-	f->lat_p99_ns = num(pct, "99.000000", NULL);
+	f->errors = json__num(job, -1, "error", NULL, NULL);
+	f->lat_mean_ns = json__num(lat, -1, "mean", NULL, NULL);
+	f->lat_p50_ns = json__num(pct, -1, "50.000000", NULL, NULL);
+	f->lat_p99_ns = json__num(pct, -1, "99.000000", NULL, NULL);
 	f->have_lat = f->lat_mean_ns >= 0 && f->lat_p50_ns >= 0 && f->lat_p99_ns >= 0;
 	return 0;
 }
