@@ -111,6 +111,8 @@ RESULTS_OBJS := \
 	lib/suite.o \
 	lib/resultsdb.o \
 	lib/fio.o \
+	lib/iperf3.o \
+	lib/netns.o \
 	hypervisor/qemu/qemu.o \
 	reports/charts.o \
 	reports/html.o
@@ -119,6 +121,8 @@ CLI_OBJS := \
 	cli/vioscope.o \
 	cli/run.o \
 	cli/run_disk.o \
+	cli/run_net.o \
+	cli/run_qemu.o \
 	cli/ab_opts.o \
 	cli/compare.o \
 	cli/history.o \
@@ -158,6 +162,7 @@ TEST_OBJS := \
 	tests/lib/test_suite.o \
 	tests/lib/test_db.o \
 	tests/lib/test_fio.o \
+	tests/lib/test_iperf3.o \
 	tests/reports/test_charts.o \
 	tests/hypervisor/test_qemu.o \
 	tests/collectors/test_exit_reasons.o \

@@ -35,7 +35,7 @@
 #include "lib/env.h"
 #include "lib/log.h"
 
-static const struct class_runner *const runners[] = { &run_disk };
+static const struct class_runner *const runners[] = { &run_disk, &run_net };
 
 struct cell {
 	char class[8], mode[8], workload[SUITE_NAME_MAX], spec[SUITE_PARAMS_MAX];
@@ -90,15 +90,13 @@ void run_result__free(struct run_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int run__command(char *const argv[], const char *log)
+pid_t run__spawn(char *const argv[], const char *log)
 {
-	int status;
 	pid_t pid = fork();
 
-	if (pid < 0)
-		return -1;
 	if (pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		sigset_t none;
 
 		sigemptyset(&none);
@@ -107,14 +105,30 @@ int run__command(char *const argv[], const char *log)
 			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);
 		}
+		if (null >= 0)
+			dup2(null, STDIN_FILENO);
 		execvp(argv[0], argv);
 		fprintf(stderr, "vioscope: run: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	return pid;
+}
+
+int run__wait(pid_t pid)
+{
+	int status;
+
+	if (pid < 0)
+		return -1;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int run__command(char *const argv[], const char *log)
+{
+	return run__wait(run__spawn(argv, log));
 }
 
 static const struct class_runner *runner_of(const char *class)

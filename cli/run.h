@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "lib/suite.h"
 
@@ -60,9 +61,25 @@ struct class_runner {
 };
 
 extern const struct class_runner run_disk;
+extern const struct class_runner run_net;
 
-/* Runs argv (argv[0] a path) with stdout and stderr to log; its exit
- * status, or -1 when it cannot start or dies of a signal. */
+/* Runs argv (argv[0] a path) with stdin from /dev/null, stdout and stderr
+ * to log; its exit status, or -1 when it cannot start or dies of a
+ * signal. run__spawn and run__wait are its halves. */
 int run__command(char *const argv[], const char *log);
+pid_t run__spawn(char *const argv[], const char *log);
+int run__wait(pid_t pid);
+
+struct qemu_vm;
+
+/* QEMU-side (run_qemu.c): NULL when the guest can boot, else why not. */
+const char *run_qemu__unavailable(const struct run_ctx *ctx, const char *class,
+				  const char *mode, char *buf, size_t len);
+/* Boots the Linux guest for one workload (vm->job); the agent's object
+ * ({"job", "status", "result"}) with status 0 and a result, or NULL with
+ * why. A net vm runs in a network namespace of its own, with an iperf3
+ * server at 10.0.2.1 on the TAP. */
+struct cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, char *why,
+			     size_t why_len);
 
 #endif /* VIOSCOPE__CLI_RUN_H */

@@ -69,15 +69,8 @@ static const char *disk_unavailable(const struct run_ctx *ctx, const char *mode,
 		snprintf(buf, len, "unknown mode '%s' (emul, pv, pt, native)", mode);
 		return buf;
 	}
-	if (!strcmp(ctx->hypervisor, "qemu")) {
-		if (!in_path("qemu-system-x86_64"))
-			return "QEMU is not installed (scripts/install-deps nested)";
-		if (!ctx->guest_dir[0]) {
-			snprintf(buf, len, "no Linux guest image: %s", ctx->guest_error);
-			return buf;
-		}
-		return NULL;
-	}
+	if (!strcmp(ctx->hypervisor, "qemu"))
+		return run_qemu__unavailable(ctx, "disk", mode, buf, len);
 	if (access("/dev/kvm", R_OK | W_OK))
 		return "no usable /dev/kvm: the reference VMM needs KVM";
 	return NULL;
@@ -323,12 +316,10 @@ static int run_native(const struct run_ctx *ctx, const struct suite_line *l,
 static int run_qemu(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
 		    struct run_result *r, char *why, size_t why_len)
 {
-	char rw[32] = "randread", bs[32] = "4096", qd[32] = "1", secs[32] = "2", fio[160];
-	char kernel[288], initrd[288], image[288], log[256], buf[2048], *argv[40], *text;
-	struct qemu_disk_run q = { .qemu = "qemu-system-x86_64", .accel = ctx->accel,
-				   .kernel = kernel, .initrd = initrd, .image = image,
-				   .mode = mode, .fio = fio, .mem_mb = 512 };
-	const cJSON *res;
+	char rw[32] = "randread", bs[32] = "4096", qd[32] = "1", secs[32] = "2", job[200];
+	char image[288];
+	struct qemu_vm vm = { .class = "disk", .mode = mode, .image = image, .job = job,
+			      .mem_mb = 512 };
 	cJSON *j;
 	int rc;
 
@@ -336,39 +327,14 @@ static int run_qemu(const struct run_ctx *ctx, const char *mode, const struct su
 	suite__param(l->params, "bs", bs, sizeof(bs));
 	suite__param(l->params, "iodepth", qd, sizeof(qd));
 	suite__param(l->params, "qemu_runtime", secs, sizeof(secs));
-	snprintf(fio, sizeof(fio), "%s:%s:%s:%s", rw, bs, qd, secs);
-	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", ctx->guest_dir);
-	snprintf(initrd, sizeof(initrd), "%s/initrd.cpio.gz", ctx->guest_dir);
+	snprintf(job, sizeof(job), "vio.job=fio vio.fio=%s:%s:%s:%s", rw, bs, qd, secs);
 	snprintf(image, sizeof(image), "%s/disk.img", ctx->workdir);
-	snprintf(log, sizeof(log), "%s/qemu.log", ctx->workdir);
 	if (ensure_image(image, why, why_len))
 		return -1;
-	/* timeout(1) first: a guest that hangs must not hang the run. */
-	argv[0] = "/usr/bin/timeout";
-	argv[1] = "600";
-	if (qemu__disk_argv(&q, argv + 2, 38, buf, sizeof(buf)) < 0) {
-		snprintf(why, why_len, "cannot build the QEMU command line");
+	j = run_qemu__boot(ctx, &vm, why, why_len);
+	if (!j)
 		return -1;
-	}
-	rc = run__command(argv, log);
-	text = file__read_text(log);
-	j = qemu__agent_result(text, why, why_len);
-	free(text);
-	if (!j) {
-		char what[160];
-
-		snprintf(what, sizeof(what), "%s", why);
-		snprintf(why, why_len, "QEMU exited %d, %s (see %s)", rc, what, log);
-		return -1;
-	}
-	res = cJSON_GetObjectItem(j, "result");
-	if (json__num(j, -1, "status", NULL, NULL) != 0 || !cJSON_IsObject(res)) {
-		snprintf(why, why_len, "fio in the guest exited %.0f (see %s)",
-			 json__num(j, -1, "status", NULL, NULL), log);
-		cJSON_Delete(j);
-		return -1;
-	}
-	rc = fio_metrics(res, rw, r, why, why_len);
+	rc = fio_metrics(cJSON_GetObjectItem(j, "result"), rw, r, why, why_len);
 	cJSON_Delete(j);
 	return rc;
 }

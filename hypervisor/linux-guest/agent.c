@@ -10,6 +10,12 @@
  *   vio.fio=RW:BS:QD:SECONDS       io_uring, O_DIRECT, time based,
  *                                  1 s ramp, total-latency percentiles
  *                                  (fio's own JSON result)
+ *   vio.job=iperf3               iperf3's client on $vio.dev (default eth0)
+ *   vio.iperf3=KIND:SECONDS[:BITRATE]  at $vio.ip (address/prefix) against
+ *   vio.ip=10.0.2.15/24            the server at vio.server; KIND tcp-tx
+ *   vio.server=10.0.2.1            (guest sends), tcp-rx (host sends, -R)
+ *                                  or udp-tx (at BITRATE, default 100M);
+ *                                  the first second omitted (-O 1)
  *   vio.job=shell                the kernel, PCI devices and uptime
  *
  * Output: "@@VIOSCOPE-RESULT-BEGIN@@", one JSON object
@@ -89,6 +95,18 @@ static void cat(const char *path)
 	fclose(f);
 }
 
+/* Prints the result object for a tool whose JSON went to out. */
+static void result(const char *job, const char *dev, int status, const char *out)
+{
+	printf(BEGIN "\n{\"job\": \"%s\", \"device\": \"%s\", \"status\": %d, \"result\": ",
+	       job, dev, status);
+	if (status == 0)
+		cat(out);
+	else
+		fputs("null", stdout);
+	printf("}\n" END "\n");
+}
+
 static int job_fio(void)
 {
 	char spec[64], dev[32], path[48], rw[16] = "randread", bs[16] = "4k", qd[8] = "1";
@@ -108,13 +126,80 @@ static int job_fio(void)
 				 "--ramp_time=1", "--randrepeat=0", "--lat_percentiles=1",
 				 "--output-format=json", NULL },
 		     "/tmp/result.json");
-	printf(BEGIN "\n{\"job\": \"fio\", \"device\": \"%s\", \"status\": %d, \"result\": ", path,
-	       status);
-	if (status == 0)
-		cat("/tmp/result.json");
-	else
-		fputs("null", stdout);
-	printf("}\n" END "\n");
+	result("fio", path, status, "/tmp/result.json");
+	return status;
+}
+
+/* The interface up at vio.ip, and its link: a NIC reports carrier a
+ * little after it is brought up. */
+static int net_up(const char *dev)
+{
+	char ip[48], addr[48], mask[24] = "255.255.255.0", path[96], c = '0';
+	int prefix = 24, i;
+
+	arg("ip", "10.0.2.15/24", ip, sizeof(ip));
+	if (sscanf(ip, "%47[^/]/%d", addr, &prefix) < 1)
+		return -1;
+	if (prefix > 0 && prefix <= 32) {
+		unsigned int m = ~0u << (32 - prefix);
+
+		snprintf(mask, sizeof(mask), "%u.%u.%u.%u", m >> 24, (m >> 16) & 255,
+			 (m >> 8) & 255, m & 255);
+	}
+	run((char *[]){ "/bin/ifconfig", "lo", "127.0.0.1", "up", NULL }, NULL);
+	if (run((char *[]){ "/bin/ifconfig", (char *)dev, addr, "netmask", mask, "up", NULL },
+		NULL))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/carrier", dev);
+	for (i = 0; i < 50 && c != '1'; i++) {
+		FILE *f = fopen(path, "r");
+
+		if (f) {
+			c = (char)fgetc(f);
+			fclose(f);
+		}
+		if (c != '1')
+			usleep(100000);
+	}
+	return c == '1' ? 0 : -1;
+}
+
+static int job_iperf3(void)
+{
+	char spec[64], dev[32], server[48], kind[16] = "tcp-tx", secs[8] = "5", rate[16] = "100M";
+	char a_t[32], a_b[32];
+	char *argv[16] = { "/usr/bin/iperf3", "-c", server, "-J", "-O", "1", "-t", a_t,
+			   "--connect-timeout", "5000" };
+	int argc = 10, status;
+
+	arg("iperf3", "tcp-tx:5", spec, sizeof(spec));
+	sscanf(spec, "%15[^:]:%7[^:]:%15s", kind, secs, rate);
+	arg("dev", "eth0", dev, sizeof(dev));
+	arg("server", "10.0.2.1", server, sizeof(server));
+	snprintf(a_t, sizeof(a_t), "%s", secs);
+	snprintf(a_b, sizeof(a_b), "%s", rate);
+	if (!strcmp(kind, "tcp-rx")) {
+		argv[argc++] = "-R";
+	} else if (!strcmp(kind, "udp-tx")) {
+		argv[argc++] = "-u";
+		argv[argc++] = "-b";
+		argv[argc++] = a_b;
+	} else if (strcmp(kind, "tcp-tx")) {
+		printf(BEGIN "\n{\"job\": \"iperf3\", \"status\": 2, \"result\": null, "
+		       "\"error\": \"unknown kind %s\"}\n" END "\n", kind);
+		return 2;
+	}
+	argv[argc] = NULL;
+	if (net_up(dev)) {
+		printf(BEGIN "\n{\"job\": \"iperf3\", \"device\": \"%s\", \"status\": 3, "
+		       "\"result\": null, \"error\": \"the interface has no link\"}\n" END "\n",
+		       dev);
+		return 3;
+	}
+	/* iperf3 -J prints its JSON (with an "error" member) also when it
+	 * fails: keep it, it says why. */
+	status = run(argv, "/tmp/result.json");
+	result("iperf3", dev, access("/tmp/result.json", R_OK) ? status : 0, "/tmp/result.json");
 	return status;
 }
 
@@ -159,6 +244,8 @@ int main(void)
 	arg("job", "shell", job, sizeof(job));
 	if (!strcmp(job, "fio"))
 		job_fio();
+	else if (!strcmp(job, "iperf3"))
+		job_iperf3();
 	else if (!strcmp(job, "shell"))
 		job_shell();
 	else

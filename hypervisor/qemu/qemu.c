@@ -1,8 +1,8 @@
 /*
  * QEMU command lines and the guest agent's results (see qemu.h). Devices
- * as a QEMU user would give them: AHCI with an ide-hd disk (emulated) or
- * virtio-blk-pci (paravirtual), the image raw, through io_uring like
- * vioscope-vmm's backend.
+ * as a QEMU user would give them: disks raw through io_uring like
+ * vioscope-vmm's backend, NICs on a TAP in a namespace of the run's own,
+ * displays with one fixed mode.
  */
 #include "hypervisor/qemu/qemu.h"
 
@@ -46,52 +46,118 @@ static char *sb_add(struct strbuf *sb, const char *fmt, ...)
 	return s;
 }
 
-int qemu__disk_argv(const struct qemu_disk_run *q, char **argv, size_t max, char *buf,
-		    size_t len)
-{
-	struct strbuf sb = { buf, len, 0 };
-	const char *device, *modules, *dev;
-	size_t n = 0;
+static const struct qemu_device devices[] = {
+	{ "disk", "emul", "AHCI + ide-hd", "ahci,sd_mod", "sda" },
+	{ "disk", "pv", "virtio-blk-pci", "virtio_pci,virtio_blk", "vda" },
+	{ "net", "emul", "e1000 (82540EM) on a TAP", "e1000", "eth0" },
+	{ "net", "pv", "virtio-net-pci on a TAP, vhost off", "virtio_pci,virtio_net", "eth0" },
+	{ "usb", "emul", "qemu-xhci + usb-storage", "xhci_pci,usb_storage,sd_mod", "sda" },
+	{ "gfx", "emul", "bochs-display", "bochs", "card0" },
+	{ "gfx", "pv", "virtio-gpu-pci (2D)", "virtio_pci,virtio_gpu", "card0" },
+};
 
-	if (!strcmp(q->mode, "emul")) {
-		device = "ide-hd,drive=vdisk,bus=vahci.0";
-		modules = "ahci,sd_mod";
-		dev = "sda";
-	} else if (!strcmp(q->mode, "pv")) {
-		device = "virtio-blk-pci,drive=vdisk";
-		modules = "virtio_pci,virtio_blk";
-		dev = "vda";
-	} else {
-		return -1;
+const struct qemu_device *qemu__device(const char *class, const char *mode)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
+		if (!strcmp(devices[i].class, class) && !strcmp(devices[i].mode, mode))
+			return &devices[i];
+	return NULL;
+}
+
+#define ARG(s) do { if (*n + 2 >= max) return -1; argv[(*n)++] = (char *)(s); } while (0)
+
+/* The device under test's arguments. */
+static int device_args(const struct qemu_vm *vm, struct strbuf *sb, char **argv, size_t *n,
+		       size_t max)
+{
+	const char *drive = NULL;
+
+	if (!strcmp(vm->class, "disk") || !strcmp(vm->class, "usb"))
+		drive = sb_add(sb, "file=%s,if=none,id=vdisk,format=raw,aio=io_uring", vm->image);
+	if (!strcmp(vm->class, "disk")) {
+		ARG("-drive");
+		ARG(drive);
+		if (!strcmp(vm->mode, "emul")) {
+			ARG("-device");
+			ARG("ahci,id=vahci");
+			ARG("-device");
+			ARG("ide-hd,drive=vdisk,bus=vahci.0");
+		} else {
+			ARG("-device");
+			ARG("virtio-blk-pci,drive=vdisk");
+		}
+	} else if (!strcmp(vm->class, "usb")) {
+		ARG("-drive");
+		ARG(drive);
+		ARG("-device");
+		ARG("qemu-xhci,id=vxhci");
+		ARG("-device");
+		ARG("usb-storage,bus=vxhci.0,drive=vdisk");
+	} else if (!strcmp(vm->class, "net")) {
+		/* vhost=off: /dev/vhost-net is what makes QEMU's virtio-net fast
+		 * in production, and it is absent here; a host with it gets a
+		 * mode of its own, not a silently different figure. */
+		ARG("-netdev");
+		ARG(sb_add(sb, "tap,id=vnet,fd=%d%s", vm->tap_fd,
+			   strcmp(vm->mode, "pv") ? "" : ",vhost=off"));
+		ARG("-device");
+		ARG(strcmp(vm->mode, "pv") ? "e1000,netdev=vnet,mac=52:54:00:12:34:56"
+					   : "virtio-net-pci,netdev=vnet,mac=52:54:00:12:34:56");
+	} else if (!strcmp(vm->class, "gfx")) {
+		/* One mode offered: the EDID's preferred and largest are the
+		 * same, so glmark2's DRM build renders at it in every mode. */
+		ARG("-device");
+		if (!strcmp(vm->mode, "emul"))
+			ARG(sb_add(sb, "bochs-display,edid=on,xres=%u,yres=%u,xmax=%u,ymax=%u",
+				   vm->xres, vm->yres, vm->xres, vm->yres));
+		else
+			ARG(sb_add(sb, "virtio-gpu-pci,edid=on,xres=%u,yres=%u,max_outputs=1",
+				   vm->xres, vm->yres));
 	}
-	if (max < 24)
+	return 0;
+}
+
+int qemu__argv(const struct qemu_vm *vm, char **argv, size_t max, char *buf, size_t len)
+{
+	const struct qemu_device *d = qemu__device(vm->class, vm->mode);
+	struct strbuf sb = { buf, len, 0 };
+	size_t nn = 0, *n = &nn;
+
+	if (!d)
 		return -1;
-	argv[n++] = (char *)q->qemu;
-	argv[n++] = "-machine";
-	argv[n++] = "q35";
-	argv[n++] = "-accel";
-	argv[n++] = (char *)q->accel;
-	argv[n++] = "-m";
-	argv[n++] = sb_add(&sb, "%u", q->mem_mb ? q->mem_mb : 512);
-	argv[n++] = "-nographic";
-	argv[n++] = "-no-reboot";
-	argv[n++] = "-kernel";
-	argv[n++] = (char *)q->kernel;
-	argv[n++] = "-initrd";
-	argv[n++] = (char *)q->initrd;
-	argv[n++] = "-append";
-	argv[n++] = sb_add(&sb, "console=ttyS0 quiet panic=-1 vio.job=fio vio.modules=%s "
-			   "vio.dev=%s vio.fio=%s", modules, dev, q->fio);
-	argv[n++] = "-drive";
-	argv[n++] = sb_add(&sb, "file=%s,if=none,id=vdisk,format=raw,aio=io_uring", q->image);
-	if (!strcmp(q->mode, "emul")) {
-		argv[n++] = "-device";
-		argv[n++] = "ahci,id=vahci";
+	ARG(vm->qemu);
+	ARG("-machine");
+	ARG("q35");
+	ARG("-accel");
+	ARG(vm->accel);
+	ARG("-m");
+	ARG(sb_add(&sb, "%u", vm->mem_mb ? vm->mem_mb : 512));
+	/* Only the device under test: no default VGA or NIC beside it. */
+	ARG("-nographic");
+	ARG("-vga");
+	ARG("none");
+	ARG("-nic");
+	ARG("none");
+	ARG("-no-reboot");
+	ARG("-kernel");
+	ARG(vm->kernel);
+	ARG("-initrd");
+	ARG(vm->initrd);
+	ARG("-append");
+	ARG(sb_add(&sb, "console=ttyS0 quiet panic=-1 vio.modules=%s vio.dev=%s %s", d->modules,
+		   d->guest_dev, vm->job ? vm->job : "vio.job=shell"));
+	if (device_args(vm, &sb, argv, n, max))
+		return -1;
+	if (vm->trace_events && vm->trace_log) {
+		ARG("-trace");
+		ARG(sb_add(&sb, "events=%s", vm->trace_events));
+		ARG("-D");
+		ARG(vm->trace_log);
 	}
-	argv[n++] = "-device";
-	argv[n++] = (char *)device;
-	argv[n] = NULL;
-	return sb.bad ? -1 : (int)n;
+	argv[nn] = NULL;
+	return sb.bad ? -1 : (int)nn;
 }
 
 const char *qemu__accel(char *why, size_t len)

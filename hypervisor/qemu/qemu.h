@@ -8,25 +8,43 @@ struct cJSON;
 /*
  * QEMU as a second hypervisor beside vioscope-vmm: the same device modes
  * for the same Linux guest (scripts/build-guest-image), whose agent
- * prints each workload's JSON result on the console.
+ * (hypervisor/linux-guest/agent.c) runs one workload and prints its JSON
+ * result on the console.
  */
-struct qemu_disk_run {
+struct qemu_vm {
 	const char *qemu;	/* the binary, e.g. "qemu-system-x86_64" */
 	const char *accel;	/* "kvm" or "tcg" */
 	const char *kernel;
 	const char *initrd;
-	const char *image;	/* the raw disk image */
-	const char *mode;	/* emul: AHCI + ide-hd; pv: virtio-blk-pci */
-	const char *fio;	/* the agent's vio.fio=RW:BS:QD:SECONDS */
-	unsigned int mem_mb;
+	unsigned int mem_mb;	/* 0: 512 */
+	const char *class;	/* the device under test: disk, net, usb, gfx */
+	const char *mode;	/* emul, pv */
+	const char *image;	/* disk, usb: the raw image */
+	int tap_fd;		/* net: an open TAP (lib/netns.h), inherited */
+	unsigned int xres, yres;	/* gfx: the one mode the display offers */
+	const char *job;	/* the agent's workload, "vio.job=... vio...." */
+	const char *trace_events;	/* a file of QEMU -trace event patterns, or NULL */
+	const char *trace_log;	/* where the events go (-D) */
 };
 
-/* argv for q, NULL-terminated, its strings in buf; the count, or -1 for
- * an unknown mode or too little room. */
-int qemu__disk_argv(const struct qemu_disk_run *q, char **argv, size_t max, char *buf,
-		    size_t len);
+/* One device of the table: what QEMU is given, what the agent loads. */
+struct qemu_device {
+	const char *class, *mode;
+	const char *what;	/* for the environment: "AHCI + ide-hd" */
+	const char *modules;	/* the guest modules, loaded in order */
+	const char *guest_dev;	/* what the agent works on: sda, vda, eth0, card0 */
+};
+
+/* The table entry for class/mode, or NULL (not a QEMU device mode). */
+const struct qemu_device *qemu__device(const char *class, const char *mode);
+
+/* argv for vm, NULL-terminated, its strings in buf; the count, or -1 for
+ * an unknown class or mode or too little room. */
+int qemu__argv(const struct qemu_vm *vm, char **argv, size_t max, char *buf, size_t len);
+
 /* "kvm" where QEMU's guests can run on /dev/kvm, else "tcg", with why. */
 const char *qemu__accel(char *why, size_t len);
+
 /* The agent's JSON object between its console markers; NULL with why
  * (no result, a truncated one, malformed JSON). */
 struct cJSON *qemu__agent_result(const char *console, char *why, size_t len);

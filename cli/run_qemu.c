@@ -1,0 +1,160 @@
+/*
+ * Booting the Linux guest under QEMU for one workload, shared by the
+ * class runners (run_disk.c, run_net.c). The agent in the guest runs the
+ * workload and prints the tool's JSON between markers on the console,
+ * which is QEMU's stdout here (-nographic), logged to qemu.log.
+ *
+ * A net guest gets the host side of its network too: a child enters a
+ * network namespace of its own (lib/netns.c) with a TAP at 10.0.2.1/24,
+ * starts an iperf3 server there, then QEMU with the TAP's descriptor.
+ * When QEMU exits the child stops the server and exits, and the
+ * namespace, which nothing else holds, goes with it: nothing to clean
+ * up, also after a crash (PR_SET_PDEATHSIG takes the child down with us).
+ */
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/run.h"
+#include "hypervisor/qemu/qemu.h"
+#include "lib/file.h"
+#include "lib/json.h"
+#include "lib/netns.h"
+
+#define HOST_ADDR "10.0.2.1"
+#define GUEST_ADDR "10.0.2.15/24"
+#define QEMU_TIMEOUT "600"
+
+static bool in_path(const char *prog)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
+	return system(cmd) == 0;
+}
+
+const char *run_qemu__unavailable(const struct run_ctx *ctx, const char *class,
+				  const char *mode, char *buf, size_t len)
+{
+	if (!qemu__device(class, mode)) {
+		snprintf(buf, len, "QEMU has no %s mode '%s' in vioscope's device table", class,
+			 mode);
+		return buf;
+	}
+	if (!in_path("qemu-system-x86_64"))
+		return "QEMU is not installed (scripts/install-deps nested)";
+	if (!strcmp(class, "net") && (geteuid() != 0 || !in_path("iperf3")))
+		return geteuid() ? "the network namespace and TAP need root"
+				 : "iperf3 is not installed (scripts/install-deps)";
+	if (!ctx->guest_dir[0]) {
+		snprintf(buf, len, "no Linux guest image: %s", ctx->guest_error);
+		return buf;
+	}
+	return NULL;
+}
+
+/* QEMU in a network namespace with an iperf3 server; exits with QEMU's
+ * status (125: the namespace could not be set up, said in log). */
+static void __attribute__((noreturn)) net_child(struct qemu_vm *vm, char **argv, size_t max,
+						char *buf, size_t len, const char *log,
+						const char *server_log)
+{
+	char why[200];
+	pid_t server;
+	int tap, rc;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	tap = netns__enter_with_tap("vtap0", HOST_ADDR, 24, why, sizeof(why));
+	if (tap < 0) {
+		FILE *f = fopen(log, "w");
+
+		if (f) {
+			fprintf(f, "error: %s\n", why);
+			fclose(f);
+		}
+		_exit(125);
+	}
+	/* The server does not inherit the TAP (O_CLOEXEC); QEMU does. */
+	server = run__spawn((char *[]){ "/usr/bin/env", "iperf3", "--server", "--one-off",
+					"--bind", HOST_ADDR, NULL }, server_log);
+	vm->tap_fd = tap;
+	if (fcntl(tap, F_SETFD, 0) || qemu__argv(vm, argv + 2, max - 2, buf, len) < 0)
+		_exit(125);
+	rc = run__command(argv, log);
+	if (server > 0) {
+		kill(server, SIGTERM);
+		run__wait(server);
+	}
+	_exit(rc < 0 ? 126 : rc);
+}
+
+cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, char *why, size_t why_len)
+{
+	char kernel[288], initrd[288], log[256], server_log[256], buf[2048], *argv[48], *text;
+	const char *err;
+	cJSON *j;
+	int rc;
+
+	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", ctx->guest_dir);
+	snprintf(initrd, sizeof(initrd), "%s/initrd.cpio.gz", ctx->guest_dir);
+	snprintf(log, sizeof(log), "%s/qemu.log", ctx->workdir);
+	snprintf(server_log, sizeof(server_log), "%s/iperf3-server.log", ctx->workdir);
+	vm->qemu = "qemu-system-x86_64";
+	vm->accel = ctx->accel;
+	vm->kernel = kernel;
+	vm->initrd = initrd;
+	/* timeout(1) first: a guest that hangs must not hang the run. */
+	argv[0] = "/usr/bin/timeout";
+	argv[1] = QEMU_TIMEOUT;
+	if (!strcmp(vm->class, "net")) {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			net_child(vm, argv, sizeof(argv) / sizeof(argv[0]), buf, sizeof(buf), log,
+				  server_log);
+		rc = run__wait(pid);
+	} else {
+		if (qemu__argv(vm, argv + 2, sizeof(argv) / sizeof(argv[0]) - 2, buf,
+			       sizeof(buf)) < 0) {
+			snprintf(why, why_len, "cannot build the QEMU command line");
+			return NULL;
+		}
+		rc = run__command(argv, log);
+	}
+	text = file__read_text(log);
+	if (rc == 125 && text && !strncmp(text, "error: ", 7)) {
+		snprintf(why, why_len, "%.*s", (int)strcspn(text + 7, "\n"), text + 7);
+		free(text);
+		return NULL;
+	}
+	j = qemu__agent_result(text, why, why_len);
+	free(text);
+	if (!j) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "%s", why);
+		snprintf(why, why_len, "QEMU exited %d%s, %s (see %s)", rc,
+			 rc == 124 ? " (timed out after " QEMU_TIMEOUT " s)" : "", what, log);
+		return NULL;
+	}
+	if (json__num(j, -1, "status", NULL, NULL) == 0 &&
+	    cJSON_IsObject(cJSON_GetObjectItem(j, "result")))
+		return j;
+	/* The agent's reason, else the tool's own (iperf3 -J: "error"). */
+	err = cJSON_GetStringValue(cJSON_GetObjectItem(j, "error"));
+	if (!err)
+		err = cJSON_GetStringValue(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(j, "result"), "error"));
+	snprintf(why, why_len, "%s in the guest exited %.0f%s%s (see %s)",
+		 cJSON_GetStringValue(cJSON_GetObjectItem(j, "job")) ?: "the workload",
+		 json__num(j, -1, "status", NULL, NULL), err ? ": " : "", err ? err : "", log);
+	cJSON_Delete(j);
+	return NULL;
+}

@@ -1,0 +1,91 @@
+/*
+ * A network namespace with a TAP device (see netns.h), by ioctl as
+ * kvmtool's and QEMU's tap helpers do: TUNSETIFF on /dev/net/tun, then
+ * SIOCSIF* on an inet socket.
+ */
+#include "lib/netns.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int if_up(int sock, const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr))
+		return -1;
+	ifr.ifr_flags |= IFF_UP;
+	return ioctl(sock, SIOCSIFFLAGS, &ifr);
+}
+
+static int if_addr(int sock, const char *ifname, const char *addr, int prefix_len)
+{
+	struct ifreq ifr = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	sin->sin_family = AF_INET;
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (ioctl(sock, SIOCSIFADDR, &ifr))
+		return -1;
+	sin->sin_addr.s_addr = htonl(prefix_len ? ~0u << (32 - prefix_len) : 0);
+	return ioctl(sock, SIOCSIFNETMASK, &ifr);
+}
+
+int netns__enter_with_tap(const char *ifname, const char *addr, int prefix_len, char *why,
+			  size_t why_len)
+{
+	struct ifreq ifr = { 0 };
+	const char *step;
+	int tap = -1, sock = -1;
+
+	step = "unshare(CLONE_NEWNET) (needs root)";
+	if (unshare(CLONE_NEWNET))
+		goto fail;
+	step = "socket";
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		goto fail;
+	step = "bringing lo up";
+	if (if_up(sock, "lo"))
+		goto fail;
+	step = "/dev/net/tun";
+	tap = open("/dev/net/tun", O_RDWR);	/* no O_CLOEXEC: the hypervisor's */
+	if (tap < 0)
+		goto fail;
+	step = "TUNSETIFF";
+	/* IFF_VNET_HDR: what QEMU and libvirt set up, so virtio-net keeps its
+	 * checksum and segmentation offloads. */
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(tap, TUNSETIFF, &ifr))
+		goto fail;
+	step = "the TAP's address";
+	if (if_addr(sock, ifname, addr, prefix_len))
+		goto fail;
+	step = "bringing the TAP up";
+	if (if_up(sock, ifname))
+		goto fail;
+	close(sock);
+	return tap;
+fail:
+	snprintf(why, why_len, "network namespace: %s: %s", step, strerror(errno));
+	if (tap >= 0)
+		close(tap);
+	if (sock >= 0)
+		close(sock);
+	return -1;
+}
