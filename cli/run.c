@@ -126,6 +126,14 @@ int run__wait(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+bool run__have(const char *prog)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "command -v '%s' >/dev/null 2>&1", prog);
+	return system(cmd) == 0;
+}
+
 int run__command(char *const argv[], const char *log)
 {
 	return run__wait(run__spawn(argv, log));

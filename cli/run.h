@@ -69,6 +69,8 @@ extern const struct class_runner run_net;
 int run__command(char *const argv[], const char *log);
 pid_t run__spawn(char *const argv[], const char *log);
 int run__wait(pid_t pid);
+/* prog is in PATH. */
+bool run__have(const char *prog);
 
 struct qemu_vm;
 

@@ -44,14 +44,6 @@ static bool have_iommu(void)
 	return any;
 }
 
-static bool in_path(const char *prog)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
-	return system(cmd) == 0;
-}
-
 static const char *disk_unavailable(const struct run_ctx *ctx, const char *mode, char *buf,
 				    size_t len)
 {
@@ -64,7 +56,7 @@ static const char *disk_unavailable(const struct run_ctx *ctx, const char *mode,
 		       "with Linux guests (make bench-disk-nested)";
 	}
 	if (!strcmp(mode, "native"))
-		return in_path("fio") ? NULL : "fio is not installed (scripts/install-deps)";
+		return run__have("fio") ? NULL : "fio is not installed (scripts/install-deps)";
 	if (strcmp(mode, "emul") && strcmp(mode, "pv")) {
 		snprintf(buf, len, "unknown mode '%s' (emul, pv, pt, native)", mode);
 		return buf;

@@ -32,14 +32,6 @@
 #define GUEST_ADDR "10.0.2.15/24"
 #define QEMU_TIMEOUT "600"
 
-static bool in_path(const char *prog)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
-	return system(cmd) == 0;
-}
-
 const char *run_qemu__unavailable(const struct run_ctx *ctx, const char *class,
 				  const char *mode, char *buf, size_t len)
 {
@@ -48,9 +40,9 @@ const char *run_qemu__unavailable(const struct run_ctx *ctx, const char *class,
 			 mode);
 		return buf;
 	}
-	if (!in_path("qemu-system-x86_64"))
+	if (!run__have("qemu-system-x86_64"))
 		return "QEMU is not installed (scripts/install-deps nested)";
-	if (!strcmp(class, "net") && (geteuid() != 0 || !in_path("iperf3")))
+	if (!strcmp(class, "net") && (geteuid() != 0 || !run__have("iperf3")))
 		return geteuid() ? "the network namespace and TAP need root"
 				 : "iperf3 is not installed (scripts/install-deps)";
 	if (!ctx->guest_dir[0]) {

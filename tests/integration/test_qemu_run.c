@@ -1,8 +1,10 @@
 /*
- * vioscope run --hypervisor qemu (skipped with the reason without QEMU):
+ * vioscope run --hypervisor qemu (skipped with the reason without QEMU, and
+ * for the network without root):
  * the Linux guest image boots under QEMU (TCG here), its agent runs fio on
  * QEMU's AHCI and virtio-blk disks, and the figures land in the database
- * with the accelerator recorded.
+ * with the accelerator recorded; and iperf3 runs over QEMU's e1000 and
+ * virtio-net against a server in a network namespace of the run's own.
  */
 #include <criterion/criterion.h>
 #include <sqlite3.h>
@@ -58,6 +60,47 @@ Test(qemu_run, fio_in_a_linux_guest_on_ahci_and_virtio_blk, .timeout = 600)
 	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name = 'lat_p99' AND value > 0"), 2);
 	cr_assert_eq(q(db, "SELECT COUNT(*) FROM environment WHERE key = 'qemu_accel'"), 1);
 	sqlite3_close(db);
+	free(out);
+	free(err);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(qemu_run, iperf3_in_a_linux_guest_on_e1000_and_virtio_net, .timeout = 600)
+{
+	char dir[] = "/tmp/vioscope-qemu-XXXXXX", suite[96], db_path[96], work[96], cmd[160];
+	char *out, *err;
+	sqlite3 *db;
+	FILE *f;
+
+	if (system("command -v qemu-system-x86_64 >/dev/null 2>&1")) {
+		fprintf(stderr, "SKIP: QEMU is not installed (scripts/install-deps nested)\n");
+		cr_skip_test("no QEMU");
+	}
+	if (geteuid()) {
+		fprintf(stderr, "SKIP: the network namespace and TAP need root\n");
+		cr_skip_test("not root");
+	}
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(suite, sizeof(suite), "%s/s", dir);
+	snprintf(db_path, sizeof(db_path), "%s/r.db", dir);
+	snprintf(work, sizeof(work), "%s/wd", dir);
+	f = fopen(suite, "w");
+	cr_assert_not_null(f);
+	fputs("option iterations=1 min-iterations=1\n"
+	      "net tcp kind=tcp-tx qemu_runtime=1\n", f);
+	fclose(f);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "run", "--hypervisor", "qemu",
+					  "--suite", suite, "--modes", "emul,pv", "--db", db_path,
+					  "--workdir", work, NULL }, &out, &err), 0, "%s", err);
+	cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 2, "%s%s", out, err);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name = 'throughput_mbit_s' AND "
+			   "value > 1 AND unit = 'Mbit/s' AND direction = 'higher_is_better'"), 2);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name = 'retransmits'"), 2);
+	sqlite3_close(db);
+	/* The host side went with the namespace. */
+	cr_assert_neq(access("/sys/class/net/vtap0", F_OK), 0, "a TAP was left behind");
 	free(out);
 	free(err);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
