@@ -114,6 +114,7 @@ RESULTS_OBJS := \
 	lib/iperf3.o \
 	lib/netns.o \
 	hypervisor/qemu/qemu.o \
+	hypervisor/qemu/trace.o \
 	reports/charts.o \
 	reports/html.o
 
@@ -165,6 +166,7 @@ TEST_OBJS := \
 	tests/lib/test_iperf3.o \
 	tests/reports/test_charts.o \
 	tests/hypervisor/test_qemu.o \
+	tests/hypervisor/test_qemu_trace.o \
 	tests/collectors/test_exit_reasons.o \
 	tests/collectors/test_attribute.o \
 	tests/collectors/test_perf_event.o \

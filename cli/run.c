@@ -33,6 +33,7 @@
 #include "lib/clock.h"
 #include "lib/db.h"
 #include "lib/env.h"
+#include "lib/file.h"
 #include "lib/log.h"
 
 static const struct class_runner *const runners[] = { &run_disk, &run_net };
@@ -213,6 +214,28 @@ static void exec(sqlite3 *db, const char *sql)
 		die("run: database: %s", why);
 }
 
+/* What QEMU runs: its version, the guest image's manifest (kernel, fio,
+ * iperf3) and the devices each class and mode stands for. */
+static void add_qemu_env(cJSON *env, const struct run_ctx *ctx)
+{
+	cJSON *devs = cJSON_AddObjectToObject(env, "qemu_devices"), *manifest;
+	const struct qemu_device *d;
+	char buf[320], *text;
+	size_t i;
+
+	cJSON_AddStringToObject(env, "qemu_version", qemu__version(buf, sizeof(buf)));
+	snprintf(buf, sizeof(buf), "%s/manifest.json", ctx->guest_dir);
+	text = ctx->guest_dir[0] ? file__read_text(buf) : NULL;
+	manifest = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	if (manifest)
+		cJSON_AddItemToObject(env, "guest_image", manifest);
+	for (i = 0; (d = qemu__device_at(i)); i++) {
+		snprintf(buf, sizeof(buf), "%s/%s", d->class, d->mode);
+		cJSON_AddStringToObject(devs, buf, d->what);
+	}
+}
+
 static sqlite3_int64 new_run(sqlite3 *db, const struct run_opts *o, const struct run_ctx *ctx,
 			     const char *suite, const char *command)
 {
@@ -227,6 +250,7 @@ static sqlite3_int64 new_run(sqlite3 *db, const struct run_opts *o, const struct
 		cJSON_AddStringToObject(env, "qemu_accel", ctx->accel);
 		if (!strcmp(ctx->accel, "tcg"))
 			cJSON_AddStringToObject(env, "relative_only", "yes: QEMU under TCG");
+		add_qemu_env(env, ctx);
 	}
 	id = sql1(db, "INSERT INTO runs(label, suite, git_revision, started_at, status, command, "
 		      "max_iterations, min_iterations, cv_target, hypervisor) "

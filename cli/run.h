@@ -78,10 +78,11 @@ struct qemu_vm;
 const char *run_qemu__unavailable(const struct run_ctx *ctx, const char *class,
 				  const char *mode, char *buf, size_t len);
 /* Boots the Linux guest for one workload (vm->job); the agent's object
- * ({"job", "status", "result"}) with status 0 and a result, or NULL with
- * why. A net vm runs in a network namespace of its own, with an iperf3
- * server at 10.0.2.1 on the TAP. */
-struct cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, char *why,
-			     size_t why_len);
+ * ({"job", "status", "ops", "result"}) with status 0 and a result, or
+ * NULL with why. A net vm runs in a network namespace of its own, with
+ * an iperf3 server at 10.0.2.1 on the TAP. Traced (ctx->trace), QEMU's
+ * device-path counts per operation go into r. */
+struct cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm,
+			     struct run_result *r, char *why, size_t why_len);
 
 #endif /* VIOSCOPE__CLI_RUN_H */

@@ -323,7 +323,7 @@ static int run_qemu(const struct run_ctx *ctx, const char *mode, const struct su
 	snprintf(image, sizeof(image), "%s/disk.img", ctx->workdir);
 	if (ensure_image(image, why, why_len))
 		return -1;
-	j = run_qemu__boot(ctx, &vm, why, why_len);
+	j = run_qemu__boot(ctx, &vm, r, why, why_len);
 	if (!j)
 		return -1;
 	rc = fio_metrics(cJSON_GetObjectItem(j, "result"), rw, r, why, why_len);

@@ -78,7 +78,7 @@ static int net_run(const struct run_ctx *ctx, const char *mode, const struct sui
 	}
 	snprintf(job, sizeof(job), "vio.job=iperf3 vio.iperf3=%s:%s:%s vio.ip=10.0.2.15/24 "
 		 "vio.server=10.0.2.1", kind, secs, rate);
-	j = run_qemu__boot(ctx, &vm, why, why_len);
+	j = run_qemu__boot(ctx, &vm, r, why, why_len);
 	if (!j)
 		return -1;
 	rc = iperf3_metrics(cJSON_GetObjectItem(j, "result"), r, why, why_len);

@@ -10,6 +10,10 @@
  * When QEMU exits the child stops the server and exits, and the
  * namespace, which nothing else holds, goes with it: nothing to clean
  * up, also after a crash (PR_SET_PDEATHSIG takes the child down with us).
+ *
+ * Traced (run --trace), QEMU logs its device-path events
+ * (hypervisor/qemu/trace.c) and the cell gets the guest's register
+ * accesses (exits, under KVM) and interrupts per device operation.
  */
 #include <cJSON.h>
 #include <errno.h>
@@ -24,6 +28,7 @@
 
 #include "cli/run.h"
 #include "hypervisor/qemu/qemu.h"
+#include "hypervisor/qemu/trace.h"
 #include "lib/file.h"
 #include "lib/json.h"
 #include "lib/netns.h"
@@ -87,9 +92,30 @@ static void __attribute__((noreturn)) net_child(struct qemu_vm *vm, char **argv,
 	_exit(rc < 0 ? 126 : rc);
 }
 
-cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, char *why, size_t why_len)
+/* The trace's counts per operation of the device, as metrics. */
+static int trace_metrics(const struct qemu_vm *vm, const cJSON *agent, const char *path,
+			 struct run_result *r, char *why, size_t why_len)
+{
+	struct qemu_trace_counts c;
+	double ops = json__num(agent, 0, "ops", NULL, NULL);
+
+	if (qemu_trace__count(path, qemu__device(vm->class, vm->mode), &c, why, why_len))
+		return -1;
+	if (ops <= 0) {
+		snprintf(why, why_len, "the guest counted no operations on the device");
+		return -1;
+	}
+	run_result__add(r, "qemu_accesses_per_op", "count", false, c.accesses / ops);
+	if (c.have_interrupts)
+		run_result__add(r, "qemu_interrupts_per_op", "count", false, c.interrupts / ops);
+	return 0;
+}
+
+cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, struct run_result *r,
+		      char *why, size_t why_len)
 {
 	char kernel[288], initrd[288], log[256], server_log[256], buf[2048], *argv[48], *text;
+	char events[256], trace_log[256];
 	const char *err;
 	cJSON *j;
 	int rc;
@@ -102,6 +128,20 @@ cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, char *why, 
 	vm->accel = ctx->accel;
 	vm->kernel = kernel;
 	vm->initrd = initrd;
+	if (ctx->trace) {
+		FILE *f;
+
+		snprintf(events, sizeof(events), "%s/qemu-trace.events", ctx->workdir);
+		snprintf(trace_log, sizeof(trace_log), "%s/qemu-trace.log", ctx->workdir);
+		f = fopen(events, "w");
+		if (!f || fputs(qemu_trace__events, f) < 0 || fclose(f)) {
+			snprintf(why, why_len, "%s: %s", events, strerror(errno));
+			return NULL;
+		}
+		unlink(trace_log);
+		vm->trace_events = events;
+		vm->trace_log = trace_log;
+	}
 	/* timeout(1) first: a guest that hangs must not hang the run. */
 	argv[0] = "/usr/bin/timeout";
 	argv[1] = QEMU_TIMEOUT;
@@ -137,8 +177,13 @@ cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, char *why, 
 		return NULL;
 	}
 	if (json__num(j, -1, "status", NULL, NULL) == 0 &&
-	    cJSON_IsObject(cJSON_GetObjectItem(j, "result")))
+	    cJSON_IsObject(cJSON_GetObjectItem(j, "result"))) {
+		if (ctx->trace && trace_metrics(vm, j, trace_log, r, why, why_len)) {
+			cJSON_Delete(j);
+			return NULL;
+		}
 		return j;
+	}
 	/* The agent's reason, else the tool's own (iperf3 -J: "error"). */
 	err = cJSON_GetStringValue(cJSON_GetObjectItem(j, "error"));
 	if (!err)

@@ -47,14 +47,22 @@ static char *sb_add(struct strbuf *sb, const char *fmt, ...)
 }
 
 static const struct qemu_device devices[] = {
-	{ "disk", "emul", "AHCI + ide-hd", "ahci,sd_mod", "sda" },
-	{ "disk", "pv", "virtio-blk-pci", "virtio_pci,virtio_blk", "vda" },
-	{ "net", "emul", "e1000 (82540EM) on a TAP", "e1000", "eth0" },
-	{ "net", "pv", "virtio-net-pci on a TAP, vhost off", "virtio_pci,virtio_net", "eth0" },
-	{ "usb", "emul", "qemu-xhci + usb-storage", "xhci_pci,usb_storage,sd_mod", "sda" },
-	{ "gfx", "emul", "bochs-display", "bochs", "card0" },
-	{ "gfx", "pv", "virtio-gpu-pci (2D)", "virtio_pci,virtio_gpu", "card0" },
+	{ "disk", "emul", "AHCI + ide-hd", "ahci,sd_mod", "sda", "ahci", true },
+	{ "disk", "pv", "virtio-blk-pci", "virtio_pci,virtio_blk", "vda", "virtio-blk", true },
+	{ "net", "emul", "e1000 (82540EM) on a TAP", "e1000", "eth0", "e1000", false },
+	{ "net", "pv", "virtio-net-pci on a TAP, vhost off", "virtio_pci,virtio_net", "eth0",
+	  "virtio-net", true },
+	{ "usb", "emul", "qemu-xhci + usb-storage", "xhci_pci,usb_storage,sd_mod", "sda", "xhci",
+	  false },
+	{ "gfx", "emul", "bochs-display", "bochs", "card0", "bochs", false },
+	{ "gfx", "pv", "virtio-gpu-pci (2D)", "virtio_pci,virtio_gpu", "card0", "virtio-gpu",
+	  true },
 };
+
+const struct qemu_device *qemu__device_at(size_t i)
+{
+	return i < sizeof(devices) / sizeof(devices[0]) ? &devices[i] : NULL;
+}
 
 const struct qemu_device *qemu__device(const char *class, const char *mode)
 {
@@ -158,6 +166,20 @@ int qemu__argv(const struct qemu_vm *vm, char **argv, size_t max, char *buf, siz
 	}
 	argv[nn] = NULL;
 	return sb.bad ? -1 : (int)nn;
+}
+
+char *qemu__version(char *buf, size_t len)
+{
+	FILE *p = popen("qemu-system-x86_64 --version 2>/dev/null", "r");
+
+	buf[0] = 0;
+	if (p) {
+		if (!fgets(buf, (int)len, p))
+			buf[0] = 0;
+		pclose(p);
+	}
+	buf[strcspn(buf, "\n")] = 0;
+	return buf;
 }
 
 const char *qemu__accel(char *why, size_t len)

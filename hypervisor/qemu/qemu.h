@@ -1,6 +1,7 @@
 #ifndef VIOSCOPE__QEMU_H
 #define VIOSCOPE__QEMU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct cJSON;
@@ -33,14 +34,21 @@ struct qemu_device {
 	const char *what;	/* for the environment: "AHCI + ide-hd" */
 	const char *modules;	/* the guest modules, loaded in order */
 	const char *guest_dev;	/* what the agent works on: sda, vda, eth0, card0 */
+	const char *region;	/* in the names of its QEMU memory regions */
+	bool irq_traced;	/* QEMU has a trace event for its interrupts */
 };
 
 /* The table entry for class/mode, or NULL (not a QEMU device mode). */
 const struct qemu_device *qemu__device(const char *class, const char *mode);
+/* The whole table: entry i, or NULL past its end. */
+const struct qemu_device *qemu__device_at(size_t i);
 
 /* argv for vm, NULL-terminated, its strings in buf; the count, or -1 for
  * an unknown class or mode or too little room. */
 int qemu__argv(const struct qemu_vm *vm, char **argv, size_t max, char *buf, size_t len);
+
+/* The first line of qemu-system-x86_64 --version ("" without QEMU). */
+char *qemu__version(char *buf, size_t len);
 
 /* "kvm" where QEMU's guests can run on /dev/kvm, else "tcg", with why. */
 const char *qemu__accel(char *why, size_t len);
