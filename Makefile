@@ -123,6 +123,7 @@ CLI_OBJS := \
 	cli/run.o \
 	cli/run_disk.o \
 	cli/run_net.o \
+	cli/run_usb.o \
 	cli/run_qemu.o \
 	cli/ab_opts.o \
 	cli/compare.o \

@@ -36,7 +36,7 @@
 #include "lib/file.h"
 #include "lib/log.h"
 
-static const struct class_runner *const runners[] = { &run_disk, &run_net };
+static const struct class_runner *const runners[] = { &run_disk, &run_net, &run_usb };
 
 struct cell {
 	char class[8], mode[8], workload[SUITE_NAME_MAX], spec[SUITE_PARAMS_MAX];

@@ -62,6 +62,14 @@ struct class_runner {
 
 extern const struct class_runner run_disk;
 extern const struct class_runner run_net;
+extern const struct class_runner run_usb;
+
+/* fio in the Linux guest under QEMU on class's disk in mode (disk: AHCI,
+ * virtio-blk; usb: xhci + usb-storage), for qemu_runtime=S seconds
+ * (default 2, after a 1 s ramp), on the work directory's image. No
+ * per-I/O samples: fio's percentiles instead. */
+int run_disk__qemu_fio(const struct run_ctx *ctx, const char *class, const char *mode,
+		       const struct suite_line *l, struct run_result *r, char *why, size_t why_len);
 
 /* Runs argv (argv[0] a path) with stdin from /dev/null, stdout and stderr
  * to log; its exit status, or -1 when it cannot start or dies of a

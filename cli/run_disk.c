@@ -12,7 +12,7 @@
  * backend_delay_us=N holds every completion of the VMM's backend N us: an
  * injected regression, to check that vioscope compare catches one.
  * With --hypervisor qemu, emul and pv are QEMU's AHCI and virtio-blk under
- * a Linux guest running fio (run_qemu).
+ * a Linux guest running fio (run_disk__qemu_fio).
  */
 #include <cJSON.h>
 #include <dirent.h>
@@ -300,17 +300,12 @@ static int run_native(const struct run_ctx *ctx, const struct suite_line *l,
 	return -1;
 }
 
-/*
- * The Linux guest under QEMU: the agent runs fio on the disk for
- * qemu_runtime=S seconds (default 2, after a 1 s ramp) and prints fio's
- * JSON on the console. No per-I/O samples: fio's percentiles instead.
- */
-static int run_qemu(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
-		    struct run_result *r, char *why, size_t why_len)
+int run_disk__qemu_fio(const struct run_ctx *ctx, const char *class, const char *mode,
+		       const struct suite_line *l, struct run_result *r, char *why, size_t why_len)
 {
 	char rw[32] = "randread", bs[32] = "4096", qd[32] = "1", secs[32] = "2", job[200];
 	char image[288];
-	struct qemu_vm vm = { .class = "disk", .mode = mode, .image = image, .job = job,
+	struct qemu_vm vm = { .class = class, .mode = mode, .image = image, .job = job,
 			      .mem_mb = 512 };
 	cJSON *j;
 	int rc;
@@ -337,7 +332,7 @@ static int disk_run(const struct run_ctx *ctx, const char *mode, const struct su
 	if (!strcmp(mode, "native"))
 		return run_native(ctx, l, r, why, why_len);
 	if (!strcmp(ctx->hypervisor, "qemu"))
-		return run_qemu(ctx, mode, l, r, why, why_len);
+		return run_disk__qemu_fio(ctx, "disk", mode, l, r, why, why_len);
 	return run_vmm(ctx, mode, l, r, why, why_len);
 }
 

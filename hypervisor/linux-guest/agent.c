@@ -157,6 +157,19 @@ static void result(const char *job, const char *dev, int status, const char *out
 	printf("}\n" END "\n");
 }
 
+/* Some devices appear after their driver loads (usb-storage scans the
+ * bus first): up to 20 s for /sys/block/dev. */
+static int wait_block(const char *dev)
+{
+	char path[64];
+	int i;
+
+	snprintf(path, sizeof(path), "/sys/block/%s", dev);
+	for (i = 0; i < 200 && access(path, F_OK); i++)
+		usleep(100000);
+	return access(path, F_OK);
+}
+
 static int job_fio(void)
 {
 	char spec[64], dev[32], path[48], rw[16] = "randread", bs[16] = "4k", qd[8] = "1";
@@ -172,6 +185,12 @@ static int job_fio(void)
 	snprintf(a_bs, sizeof(a_bs), "--bs=%s", bs);
 	snprintf(a_qd, sizeof(a_qd), "--iodepth=%s", qd);
 	snprintf(a_rt, sizeof(a_rt), "--runtime=%s", secs);
+	if (wait_block(dev)) {
+		printf(BEGIN "\n{\"job\": \"fio\", \"device\": \"%s\", \"status\": 3, "
+		       "\"result\": null, \"error\": \"no block device %s\"}\n" END "\n",
+		       path, dev);
+		return 3;
+	}
 	ops = ops_of(dev);
 	mark(1);
 	status = run((char *[]){ "/usr/bin/fio", "--name=agent", a_file, a_rw, a_bs, a_qd,

@@ -52,8 +52,8 @@ static const struct qemu_device devices[] = {
 	{ "net", "emul", "e1000 (82540EM) on a TAP", "e1000", "eth0", "e1000", false },
 	{ "net", "pv", "virtio-net-pci on a TAP, vhost off", "virtio_pci,virtio_net", "eth0",
 	  "virtio-net", true },
-	{ "usb", "emul", "qemu-xhci + usb-storage", "xhci_pci,usb_storage,sd_mod", "sda", "xhci",
-	  false },
+	{ "usb", "emul", "qemu-xhci + usb-storage", "xhci_pci,usb_storage,sd_mod", "sda",
+	  "'capabilities'|'operational'|'runtime'|'doorbell'", false },
 	{ "gfx", "emul", "bochs-display", "bochs", "card0", "bochs", false },
 	{ "gfx", "pv", "virtio-gpu-pci (2D)", "virtio_pci,virtio_gpu", "card0", "virtio-gpu",
 	  true },
@@ -154,8 +154,9 @@ int qemu__argv(const struct qemu_vm *vm, char **argv, size_t max, char *buf, siz
 	ARG("-initrd");
 	ARG(vm->initrd);
 	ARG("-append");
-	ARG(sb_add(&sb, "console=ttyS0 quiet panic=-1 vio.modules=%s vio.dev=%s %s", d->modules,
-		   d->guest_dev, vm->job ? vm->job : "vio.job=shell"));
+	/* usb-storage waits a second before its scan by default (delay_use). */
+	ARG(sb_add(&sb, "console=ttyS0 quiet panic=-1 usb-storage.delay_use=0 vio.modules=%s "
+		   "vio.dev=%s %s", d->modules, d->guest_dev, vm->job ? vm->job : "vio.job=shell"));
 	if (device_args(vm, &sb, argv, n, max))
 		return -1;
 	if (vm->trace_events && vm->trace_log) {

@@ -34,7 +34,8 @@ struct qemu_device {
 	const char *what;	/* for the environment: "AHCI + ide-hd" */
 	const char *modules;	/* the guest modules, loaded in order */
 	const char *guest_dev;	/* what the agent works on: sda, vda, eth0, card0 */
-	const char *region;	/* in the names of its QEMU memory regions */
+	const char *region;	/* in the names of its QEMU memory regions
+				 * (substrings, '|' between) */
 	bool irq_traced;	/* QEMU has a trace event for its interrupts */
 };
 

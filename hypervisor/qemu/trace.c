@@ -29,6 +29,23 @@ static const char *event_of(const char *line, size_t *len)
 	return line;
 }
 
+/* name (" name 'ahci'") is one of the device's: regions is a list of
+ * substrings separated by '|'. */
+static bool of_device(const char *name, const char *regions)
+{
+	char tok[64];
+
+	while (*regions) {
+		size_t n = strcspn(regions, "|");
+
+		snprintf(tok, sizeof(tok), "%.*s", (int)n, regions);
+		if (n && strstr(name, tok))
+			return true;
+		regions += n + (regions[n] == '|');
+	}
+	return false;
+}
+
 static bool is(const char *ev, size_t len, const char *name)
 {
 	return len == strlen(name) && !memcmp(ev, name, len);
@@ -64,7 +81,7 @@ int qemu_trace__count(const char *path, const struct qemu_device *d,
 		if (write || is(ev, len, "memory_region_ops_read")) {
 			/* Guest CPUs only: "cpu -1" is a device's own write (an MSI). */
 			name = strstr(line, " name '");
-			if (name && strstr(name, d->region) && !strstr(line, " cpu -1 "))
+			if (name && of_device(name, d->region) && !strstr(line, " cpu -1 "))
 				c->accesses++;
 		} else if (is(ev, len, "virtio_queue_notify")) {
 			c->accesses++;

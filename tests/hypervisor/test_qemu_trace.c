@@ -49,3 +49,27 @@ Test(qemu_trace, a_trace_without_the_agents_markers_is_refused)
 		     -1);
 	cr_assert_not_null(strstr(why, "no QEMU trace"), "%s", why);
 }
+
+Test(qemu_trace, a_device_of_several_regions)
+{
+	char path[] = "/tmp/vioscope-qtrace-XXXXXX", why[128];
+	struct qemu_trace_counts c;
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+
+	cr_assert_not_null(f);
+	/* qemu-xhci's registers are four regions without "xhci" in their names. */
+	fputs("memory_region_ops_write cpu 0 mr 0x1 addr 0x80 value 0x56 size 1 name 'ioport80'\n"
+	      "memory_region_ops_write cpu 0 mr 0x2 addr 0x0 value 0x1 size 4 name 'doorbell'\n"
+	      "memory_region_ops_read cpu 0 mr 0x3 addr 0x20 value 0x1 size 4 name 'runtime'\n"
+	      "memory_region_ops_read cpu 0 mr 0x4 addr 0x4 value 0x1 size 4 name 'operational'\n"
+	      "memory_region_ops_read cpu 0 mr 0x5 addr 0x61 value 0x20 size 1 name 'pcspk'\n"
+	      "memory_region_ops_write cpu 0 mr 0x1 addr 0x80 value 0x76 size 1 name 'ioport80'\n",
+	      f);
+	fclose(f);
+	cr_assert_eq(qemu_trace__count(path, qemu__device("usb", "emul"), &c, why, sizeof(why)), 0,
+		     "%s", why);
+	cr_assert_eq(c.accesses, 3);
+	cr_assert_eq(c.lines, 4);
+	unlink(path);
+}
