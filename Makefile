@@ -112,6 +112,7 @@ RESULTS_OBJS := \
 	lib/resultsdb.o \
 	lib/fio.o \
 	lib/iperf3.o \
+	lib/glmark2.o \
 	lib/netns.o \
 	hypervisor/qemu/qemu.o \
 	hypervisor/qemu/trace.o \
@@ -124,6 +125,7 @@ CLI_OBJS := \
 	cli/run_disk.o \
 	cli/run_net.o \
 	cli/run_usb.o \
+	cli/run_gfx.o \
 	cli/run_qemu.o \
 	cli/ab_opts.o \
 	cli/compare.o \
@@ -165,6 +167,7 @@ TEST_OBJS := \
 	tests/lib/test_db.o \
 	tests/lib/test_fio.o \
 	tests/lib/test_iperf3.o \
+	tests/lib/test_glmark2.o \
 	tests/reports/test_charts.o \
 	tests/hypervisor/test_qemu.o \
 	tests/hypervisor/test_qemu_trace.o \

@@ -36,7 +36,7 @@
 #include "lib/file.h"
 #include "lib/log.h"
 
-static const struct class_runner *const runners[] = { &run_disk, &run_net, &run_usb };
+static const struct class_runner *const runners[] = { &run_disk, &run_net, &run_usb, &run_gfx };
 
 struct cell {
 	char class[8], mode[8], workload[SUITE_NAME_MAX], spec[SUITE_PARAMS_MAX];
@@ -639,6 +639,10 @@ static void setup_ctx(struct run_ctx *ctx, const struct run_opts *o, const char 
 		ctx->guest_dir[0] = 0;
 		snprintf(ctx->guest_error, sizeof(ctx->guest_error),
 			 "scripts/build-guest-image failed (see %s/guest-image.log)", o->workdir);
+	}
+	if (ctx->guest_dir[0]) {
+		snprintf(cmd, sizeof(cmd), "%s/initrd-gfx.cpio.gz", ctx->guest_dir);
+		ctx->gfx_image = access(cmd, R_OK) == 0;
 	}
 }
 

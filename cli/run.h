@@ -42,6 +42,7 @@ struct run_ctx {
 	 * guest_error says why there is no guest. */
 	char guest_dir[256];
 	char guest_error[256];
+	bool gfx_image;		/* guest_dir has initrd-gfx.cpio.gz */
 	const char *accel;
 };
 
@@ -63,6 +64,7 @@ struct class_runner {
 extern const struct class_runner run_disk;
 extern const struct class_runner run_net;
 extern const struct class_runner run_usb;
+extern const struct class_runner run_gfx;
 
 /* fio in the Linux guest under QEMU on class's disk in mode (disk: AHCI,
  * virtio-blk; usb: xhci + usb-storage), for qemu_runtime=S seconds

@@ -121,7 +121,8 @@ cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, struct run_
 	int rc;
 
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", ctx->guest_dir);
-	snprintf(initrd, sizeof(initrd), "%s/initrd.cpio.gz", ctx->guest_dir);
+	snprintf(initrd, sizeof(initrd), "%s/%s", ctx->guest_dir,
+		 vm->initrd_name ? vm->initrd_name : "initrd.cpio.gz");
 	snprintf(log, sizeof(log), "%s/qemu.log", ctx->workdir);
 	snprintf(server_log, sizeof(server_log), "%s/iperf3-server.log", ctx->workdir);
 	vm->qemu = "qemu-system-x86_64";

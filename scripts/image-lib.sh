@@ -40,6 +40,22 @@ copy_bins() {
 	cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 }
 
+# Copies shared objects (dlopen'ed ones: Mesa's drivers, glvnd's vendor
+# libraries) to their own paths under root $1, with what they link to.
+copy_libs() {
+	local root=$1 lib
+	shift
+	mkdir -p "$root/lib/x86_64-linux-gnu"
+	for so in "$@"; do
+		mkdir -p "$root/$(dirname "$so")"
+		cp -L "$so" "$root/$so"
+		for lib in $(ldd "$so" 2>/dev/null | awk '/=>/ {print $3}'); do
+			[ -f "$lib" ] && [ ! -f "$root/lib/x86_64-linux-gnu/$(basename "$lib")" ] || continue
+			cp -L "$lib" "$root/lib/x86_64-linux-gnu/"
+		done
+	done
+}
+
 cpio_gz() {	# $1 = root, $2 = output
 	(cd "$1" && find . | cpio -o -H newc --quiet) | gzip -1 > "$2.tmp"
 	mv "$2.tmp" "$2"

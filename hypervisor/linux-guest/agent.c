@@ -16,6 +16,14 @@
  *   vio.server=10.0.2.1            (guest sends), tcp-rx (host sends, -R)
  *                                  or udp-tx (at BITRATE, default 100M);
  *                                  the first second omitted (-O 1)
+ *   vio.job=glmark2              glmark2-es2-drm on /dev/dri/card0, the
+ *   vio.glmark2=WxH                scenes of /etc/vioscope/glmark2.scenes
+ *                                  (workloads/glmark2/scenes), Mesa's
+ *                                  llvmpipe through kms_swrast, on screen
+ *                                  at WxH, the one mode offered
+ *                                  (write_edid). glmark2 has no JSON: its
+ *                                  output goes as a string, {"size":
+ *                                  "WxH", "output": "..."}
  *   vio.job=shell                the kernel, PCI devices and uptime
  *
  * Output: "@@VIOSCOPE-RESULT-BEGIN@@", one JSON object
@@ -60,8 +68,9 @@ static char *arg(const char *key, const char *dflt, char *buf, size_t len)
 	return buf;
 }
 
-/* Runs argv with stdout to out (or the console); its exit status. */
-static int run(char *const argv[], const char *out)
+/* Runs argv with stdout (and, with both, stderr) to out, or the console;
+ * its exit status. */
+static int run_to(char *const argv[], const char *out, int both)
 {
 	int status;
 	pid_t pid = fork();
@@ -72,6 +81,8 @@ static int run(char *const argv[], const char *out)
 
 			if (fd >= 0)
 				dup2(fd, STDOUT_FILENO);
+			if (fd >= 0 && both)
+				dup2(fd, STDERR_FILENO);
 		}
 		execv(argv[0], argv);
 		fprintf(stderr, "agent: cannot run %s: %s\n", argv[0], strerror(errno));
@@ -80,6 +91,11 @@ static int run(char *const argv[], const char *out)
 	if (pid < 0 || waitpid(pid, &status, 0) < 0)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run(char *const argv[], const char *out)
+{
+	return run_to(argv, out, 0);
 }
 
 static void cat(const char *path)
@@ -281,6 +297,122 @@ static int job_iperf3(void)
 	return status;
 }
 
+/* path's text as a JSON string. */
+static void json_string(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int c;
+
+	putchar('"');
+	while (f && (c = fgetc(f)) != EOF) {
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", stdout);
+		else if (c < 0x20 || c > 0x7e)
+			printf("\\u%04x", c & 0xff);
+		else
+			putchar(c);
+	}
+	putchar('"');
+	if (f)
+		fclose(f);
+}
+
+/*
+ * One mode for every display: glmark2-es2-drm 2023.01 renders at the
+ * largest mode a connector offers, and Linux's virtio_gpu offers QEMU's
+ * whole EDID list (up to 5120x2160). An EDID 1.3 block (VESA E-EDID
+ * Standard, section 3) with a single detailed timing of WxH, no
+ * established or standard timings and no range limits (so nothing is
+ * inferred), written where drm.edid_firmware=edid/vioscope.bin (on the
+ * kernel command line) makes DRM take it instead of the device's own.
+ * Blanking after CVT reduced blanking (160 pixels, 30 lines): the
+ * virtual displays ignore the timings, only the size matters.
+ */
+static int write_edid(unsigned int w, unsigned int h)
+{
+	unsigned char e[128] = { 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
+				 0x59, 0x2f,	/* manufacturer "VIO" */
+				 0x01, 0x00, 0, 0, 0, 0, 0, 34,	/* product 1, year 2024 */
+				 1, 3,		/* EDID 1.3 */
+				 0x80, 0x30, 0x1b, 0x78,	/* digital, 48x27 cm, gamma 2.2 */
+				 0x0a,		/* RGB colour, preferred timing in DTD 1 */
+				 0xee, 0x91, 0xa3, 0x54, 0x4c, 0x99, 0x26, 0x0f, 0x50, 0x54 };
+	unsigned int hb = 160, vb = 30, hfp = 48, hsw = 32, vfp = 3, vsw = 5, wmm = 480, hmm = 270;
+	unsigned int clk = (w + hb) * (h + vb) * 60 / 10000;	/* 10 kHz units */
+	unsigned char *d = e + 54, sum = 0;
+	FILE *f;
+	int i;
+
+	for (i = 38; i < 54; i++)
+		e[i] = 0x01;	/* standard timings: unused */
+	d[0] = clk & 0xff;
+	d[1] = clk >> 8;
+	d[2] = w & 0xff;
+	d[3] = hb & 0xff;
+	d[4] = (unsigned char)(((w >> 8) << 4) | (hb >> 8));
+	d[5] = h & 0xff;
+	d[6] = vb & 0xff;
+	d[7] = (unsigned char)(((h >> 8) << 4) | (vb >> 8));
+	d[8] = (unsigned char)hfp;
+	d[9] = (unsigned char)hsw;
+	d[10] = (unsigned char)((vfp << 4) | vsw);
+	d[11] = 0;
+	d[12] = wmm & 0xff;
+	d[13] = hmm & 0xff;
+	d[14] = (unsigned char)(((wmm >> 8) << 4) | (hmm >> 8));
+	d[17] = 0x1e;	/* digital separate sync, +hsync +vsync */
+	/* Descriptors 2-4: a monitor name and two dummies (tag 0x10). */
+	memcpy(e + 72, "\0\0\0\xfc\0vioscope\n    ", 18);
+	memcpy(e + 90, "\0\0\0\x10\0", 5);
+	memcpy(e + 108, "\0\0\0\x10\0", 5);
+	for (i = 0; i < 127; i++)
+		sum = (unsigned char)(sum + e[i]);
+	e[127] = (unsigned char)(0x100 - sum);
+	mkdir("/lib/firmware", 0755);
+	mkdir("/lib/firmware/edid", 0755);
+	f = fopen("/lib/firmware/edid/vioscope.bin", "wb");
+	if (!f || fwrite(e, 1, sizeof(e), f) != sizeof(e)) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	return fclose(f);
+}
+
+static int job_glmark2(void)
+{
+	char size[24] = "1280x720", card[] = "/dev/dri/card0";
+	/* No alpha: an XRGB8888 scanout, which every KMS driver takes (bochs
+	 * refuses ARGB8888 framebuffers). -s 1x1: the DRM build always draws
+	 * at the mode, but makes its surface only when the size asked for
+	 * differs from the mode's (with --fullscreen, or the default 800x600
+	 * on an 800x600 mode, it makes none: "glwindow has never been
+	 * initialized"). */
+	char *argv[12] = { "/usr/bin/glmark2-es2-drm", "-f", "/etc/vioscope/glmark2.scenes",
+			   "--visual-config", "red=8:green=8:blue=8:alpha=0", "-s", "1x1" };
+	int argc = 7, status, i;
+
+	arg("glmark2", "1280x720", size, sizeof(size));
+	for (i = 0; i < 100 && access(card, F_OK); i++)
+		usleep(100000);
+	argv[argc] = NULL;
+	/* Mesa's software rasteriser on any KMS device (bochs has no DRI
+	 * driver; virtio-gpu's would want virgl). */
+	setenv("MESA_LOADER_DRIVER_OVERRIDE", "kms_swrast", 1);
+	setenv("GALLIUM_DRIVER", "llvmpipe", 1);
+	mark(1);
+	/* Its errors too: they say why when it fails. */
+	status = run_to(argv, "/tmp/glmark2.txt", 1);
+	mark(0);
+	printf(BEGIN "\n{\"job\": \"glmark2\", \"device\": \"%s\", \"status\": %d, "
+	       "\"ops\": 0, \"result\": {\"size\": \"%s\", \"output\": ", card, status, size);
+	json_string("/tmp/glmark2.txt");
+	printf("}}\n" END "\n");
+	return status;
+}
+
 static int job_shell(void)
 {
 	char buf[256] = "";
@@ -315,15 +447,26 @@ int main(void)
 		close(fd);
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	arg("job", "shell", job, sizeof(job));
+	if (!strcmp(job, "glmark2")) {
+		char spec[64];
+		unsigned int w = 1280, h = 720;
+
+		/* Before the DRM modules load: they read it at probe. */
+		sscanf(arg("glmark2", "1280x720", spec, sizeof(spec)), "%ux%u", &w, &h);
+		if (write_edid(w, h))
+			printf("agent: cannot write the EDID override\n");
+	}
 	for (m = strtok_r(arg("modules", "", mods, sizeof(mods)), ",", &save); m;
 	     m = strtok_r(NULL, ",", &save))
 		if (run((char *[]){ "/bin/modprobe", m, NULL }, NULL))
 			printf("agent: modprobe %s failed\n", m);
-	arg("job", "shell", job, sizeof(job));
 	if (!strcmp(job, "fio"))
 		job_fio();
 	else if (!strcmp(job, "iperf3"))
 		job_iperf3();
+	else if (!strcmp(job, "glmark2"))
+		job_glmark2();
 	else if (!strcmp(job, "shell"))
 		job_shell();
 	else

@@ -154,9 +154,12 @@ int qemu__argv(const struct qemu_vm *vm, char **argv, size_t max, char *buf, siz
 	ARG("-initrd");
 	ARG(vm->initrd);
 	ARG("-append");
-	/* usb-storage waits a second before its scan by default (delay_use). */
-	ARG(sb_add(&sb, "console=ttyS0 quiet panic=-1 usb-storage.delay_use=0 vio.modules=%s "
-		   "vio.dev=%s %s", d->modules, d->guest_dev, vm->job ? vm->job : "vio.job=shell"));
+	/* usb-storage waits a second before its scan by default (delay_use);
+	 * displays take the agent's one-mode EDID (agent.c, write_edid). */
+	ARG(sb_add(&sb, "console=ttyS0 quiet panic=-1 usb-storage.delay_use=0%s vio.modules=%s "
+		   "vio.dev=%s %s", strcmp(vm->class, "gfx") ? "" :
+		   " drm.edid_firmware=edid/vioscope.bin", d->modules, d->guest_dev,
+		   vm->job ? vm->job : "vio.job=shell"));
 	if (device_args(vm, &sb, argv, n, max))
 		return -1;
 	if (vm->trace_events && vm->trace_log) {

@@ -17,6 +17,8 @@ struct qemu_vm {
 	const char *accel;	/* "kvm" or "tcg" */
 	const char *kernel;
 	const char *initrd;
+	const char *initrd_name;	/* in the guest image directory: NULL for
+					 * initrd.cpio.gz (run_qemu__boot) */
 	unsigned int mem_mb;	/* 0: 512 */
 	const char *class;	/* the device under test: disk, net, usb, gfx */
 	const char *mode;	/* emul, pv */

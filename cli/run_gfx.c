@@ -1,0 +1,95 @@
+/*
+ * The graphics class of `vioscope run`: glmark2 (glmark2-es2-drm, Mesa's
+ * llvmpipe) in a Linux guest, the scenes of workloads/glmark2/scenes at
+ * one resolution in every mode, so the scores compare.
+ *   emul    QEMU's bochs-display, Linux's bochs DRM driver; its EDID
+ *           offers the one mode size=WxH
+ *   pv      QEMU's virtio-gpu-pci (2D), Linux's virtio_gpu
+ *   pt      a GPU through VFIO: no IOMMU and no GPU here
+ *   native  glmark2 on the host: no DRM device here
+ * Suite parameter: size=WxH (default 1280x720). glmark2 2023.01 renders
+ * at the largest mode a connector offers, and Linux's virtio_gpu offers
+ * QEMU's whole EDID list (up to 5120x2160), so the guest agent gives every
+ * display one EDID with the one mode WxH (drm.edid_firmware), and the run
+ * checks glmark2's surface was that size. (glmark2's --off-screen does
+ * not work in its DRM build: "glwindow has never been initialized".)
+ */
+#include <cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/run.h"
+#include "hypervisor/qemu/qemu.h"
+#include "lib/glmark2.h"
+
+static const char *gfx_unavailable(const struct run_ctx *ctx, const char *mode, char *buf,
+				   size_t len)
+{
+	if (!strcmp(mode, "pt"))
+		return "no IOMMU and no GPU here: VFIO pass-through of a GPU cannot run";
+	if (!strcmp(mode, "native"))
+		return "no DRM device on this host (glmark2 needs one)";
+	if (strcmp(mode, "emul") && strcmp(mode, "pv")) {
+		snprintf(buf, len, "unknown mode '%s' (emul, pv, pt, native)", mode);
+		return buf;
+	}
+	if (strcmp(ctx->hypervisor, "qemu"))
+		return "vioscope-vmm has no display device yet: run it with --hypervisor qemu";
+	if (!ctx->gfx_image)
+		return "no graphics guest image: glmark2-es2-drm is not installed "
+		       "(scripts/install-deps nested)";
+	return run_qemu__unavailable(ctx, "gfx", mode, buf, len);
+}
+
+static int gfx_run(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
+		   struct run_result *r, char *why, size_t why_len)
+{
+	char size[24] = "1280x720", job[160];
+	struct qemu_vm vm = { .class = "gfx", .mode = mode, .job = job, .mem_mb = 1536,
+			      .initrd_name = "initrd-gfx.cpio.gz" };
+	struct glmark2_figures f;
+	const char *out;
+	cJSON *j;
+	int i;
+
+	suite__param(l->params, "size", size, sizeof(size));
+	if (sscanf(size, "%ux%u", &vm.xres, &vm.yres) != 2 || vm.xres < 320 || vm.yres < 200 ||
+	    vm.xres > 4096 || vm.yres > 2160) {
+		snprintf(why, why_len, "size=%s: WxH between 320x200 and 4096x2160", size);
+		return -1;
+	}
+	snprintf(job, sizeof(job), "vio.job=glmark2 vio.glmark2=%ux%u", vm.xres, vm.yres);
+	j = run_qemu__boot(ctx, &vm, r, why, why_len);
+	if (!j)
+		return -1;
+	out = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "result"), "output"));
+	if (!out || glmark2__parse(out, &f, why, why_len)) {
+		if (!out)
+			snprintf(why, why_len, "the agent returned no glmark2 output");
+		cJSON_Delete(j);
+		return -1;
+	}
+	cJSON_Delete(j);
+	if (f.width != vm.xres || f.height != vm.yres) {
+		snprintf(why, why_len, "glmark2 rendered at %ux%u, not %ux%u: the display ignored "
+			 "the one-mode EDID, the score would not compare", f.width, f.height,
+			 vm.xres, vm.yres);
+		return -1;
+	}
+	run_result__add(r, "glmark2_score", "score", true, f.score);
+	run_result__add(r, "fps_mean", "frames/s", true, f.fps_mean);
+	for (i = 0; i < f.nscenes && r->nm < RUN_MAX_METRICS; i++) {
+		char name[40];
+
+		snprintf(name, sizeof(name), "frame_time_%s", f.scenes[i].name);
+		run_result__add(r, name, "ms", false, f.scenes[i].frame_time_ms);
+	}
+	return 0;
+}
+
+const struct class_runner run_gfx = {
+	.class = "gfx",
+	.headline = "fps_mean",
+	.unavailable = gfx_unavailable,
+	.run = gfx_run,
+};
