@@ -133,6 +133,7 @@ CLI_OBJS := \
 	cli/advice.o \
 	cli/recommend.o \
 	cli/report.o \
+	cli/report_with.o \
 	cli/export.o \
 	cli/doctor.o \
 	cli/testbed_result.o \

@@ -1,5 +1,5 @@
 /*
- * vioscope report [RUN] [--db FILE] [--out DIR] [--format html|pdf]
+ * vioscope report [RUN] [--with RUN] [--db FILE] [--out DIR] [--format html|pdf]
  *
  * A static report of one run (default: the latest finished) from the
  * database: per class and workload, throughput and p99 by mode with 95%
@@ -7,7 +7,8 @@
  * the per-stage breakdown (runs with --trace), exits per I/O, the trend
  * over the runs of the same label with regressions marked, the
  * environment, and the mode advice. Charts by gnuplot (SVG + PNG, or one
- * PDF with --format pdf, the vendor report).
+ * PDF with --format pdf, the vendor report). --with adds a second run,
+ * typically the other hypervisor's, side by side (report_with.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +24,7 @@
 #include "analyzers/changepoint.h"
 #include "cli/advice.h"
 #include "cli/cli.h"
+#include "cli/report_with.h"
 #include "lib/db.h"
 #include "lib/log.h"
 #include "lib/resultsdb.h"
@@ -39,6 +41,9 @@ struct ctx {
 	FILE *html;
 	struct rdb_cell *h, *p50, *p99, *exits, *vcpu, *io;	/* aligned cell arrays */
 	size_t n;
+	struct rdb_run with;	/* --with: the run side by side, and its cells */
+	struct rdb_cell *wh;
+	size_t nw;
 };
 
 static double mean(const struct rdb_cell *c)
@@ -318,9 +323,11 @@ int cmd_report(int argc, char **argv)
 		{ "db", required_argument, NULL, 'd' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "with", required_argument, NULL, 'w' },
 		{ 0 },
 	};
 	const char *db_path = DB_DEFAULT_PATH, *out = "results/report", *format = "html";
+	const char *with = NULL;
 	struct class_advice *adv = NULL;
 	struct ctx x = { 0 };
 	size_t nadv = 0, i, first;
@@ -332,14 +339,15 @@ int cmd_report(int argc, char **argv)
 		switch (c) {
 		case 'd': db_path = optarg; break;
 		case 'o': out = optarg; break;
+		case 'w': with = optarg; break;
 		case 'f':
 			if (strcmp(optarg, "html") && strcmp(optarg, "pdf"))
 				die("report: --format is html or pdf, not '%s'", optarg);
 			format = optarg;
 			break;
 		default:
-			die("report: usage: vioscope report [RUN] [--db FILE] [--out DIR] "
-			    "[--format html|pdf]");
+			die("report: usage: vioscope report [RUN] [--with RUN] [--db FILE] "
+			    "[--out DIR] [--format html|pdf]");
 		}
 	}
 	if (argc - optind > 1)
@@ -350,6 +358,8 @@ int cmd_report(int argc, char **argv)
 	if (optind < argc ? rdb__run(x.db, argv[optind], &x.run, why, sizeof(why)) :
 			    rdb__latest(x.db, &x.run, why, sizeof(why)))
 		die("report: %s", why);
+	if (with && rdb__run(x.db, with, &x.with, why, sizeof(why)))
+		die("report: --with: %s", why);
 	if (mkdir(out, 0755) && errno != EEXIST)
 		die("report: cannot create %s: %s", out, strerror(errno));
 	x.charts = charts__new(out);
@@ -359,6 +369,7 @@ int cmd_report(int argc, char **argv)
 	    rdb__cells(x.db, x.run.id, "exits_per_io", &x.exits, &i) ||
 	    rdb__cells(x.db, x.run.id, "vcpu_cpu_ns_per_io", &x.vcpu, &i) ||
 	    rdb__cells(x.db, x.run.id, "backend_cpu_ns_per_io", &x.io, &i) ||
+	    (with && rdb__cells(x.db, x.with.id, NULL, &x.wh, &x.nw)) ||
 	    advice__for_run(x.db, x.run.id, &adv, &nadv))
 		die("report: cannot read run %lld from %s", (long long)x.run.id, db_path);
 	snprintf(path, sizeof(path), "%s/index.html", out);
@@ -398,6 +409,8 @@ int cmd_report(int argc, char **argv)
 		}
 		workload(&x, first, i - 1, idx++);
 	}
+	if (with)
+		report__with(x.html, x.charts, x.db, &x.run, x.h, x.n, &x.with, x.wh, x.nw);
 	env_table(&x);
 	fputs("<p>Raw data: every iteration's metrics and every I/O's latency are in the database "
 	      "(<code>", x.html);
@@ -424,6 +437,7 @@ int cmd_report(int argc, char **argv)
 	rdb__free_cells(x.exits, x.n);
 	rdb__free_cells(x.vcpu, x.n);
 	rdb__free_cells(x.io, x.n);
+	rdb__free_cells(x.wh, x.nw);
 	free(adv);
 	db__close(x.db);
 	return 0;

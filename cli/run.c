@@ -214,6 +214,17 @@ static void exec(sqlite3 *db, const char *sql)
 		die("run: database: %s", why);
 }
 
+/* The label runs are compared by (trends, compare, history): the suite's
+ * name, with "-qemu" for QEMU's runs, which are not the same series. */
+static const char *default_label(char *buf, size_t len, const struct run_opts *o,
+				 const char *suite)
+{
+	if (o->label)
+		return o->label;
+	snprintf(buf, len, "%s%s", suite, strcmp(o->hypervisor, "qemu") ? "" : "-qemu");
+	return buf;
+}
+
 /* What QEMU runs: its version, the guest image's manifest (kernel, fio,
  * iperf3) and the devices each class and mode stands for. */
 static void add_qemu_env(cJSON *env, const struct run_ctx *ctx)
@@ -240,7 +251,7 @@ static sqlite3_int64 new_run(sqlite3 *db, const struct run_opts *o, const struct
 			     const char *suite, const char *command)
 {
 	cJSON *env = env__to_json(), *e;
-	char started[32];
+	char started[32], label[80];
 	sqlite3_int64 id;
 
 	now_iso(started, sizeof(started));
@@ -255,7 +266,7 @@ static sqlite3_int64 new_run(sqlite3 *db, const struct run_opts *o, const struct
 	id = sql1(db, "INSERT INTO runs(label, suite, git_revision, started_at, status, command, "
 		      "max_iterations, min_iterations, cv_target, hypervisor) "
 		      "VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)", "tttttiidt",
-		  o->label ? o->label : suite, suite,
+		  default_label(label, sizeof(label), o, suite), suite,
 		  cJSON_GetStringValue(cJSON_GetObjectItem(env, "git_revision")) ?: "unknown",
 		  started, command, (sqlite3_int64)o->max_iter, (sqlite3_int64)o->min_iter, o->cv_pct,
 		  ctx->hypervisor);

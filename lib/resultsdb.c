@@ -15,7 +15,7 @@ static void text(char *dst, size_t len, sqlite3_stmt *st, int col)
 	snprintf(dst, len, "%s", t ? (const char *)t : "");
 }
 
-#define RUN_COLS "id, label, suite, git_revision, started_at, status"
+#define RUN_COLS "id, label, suite, git_revision, started_at, status, hypervisor"
 
 static void run_row(sqlite3_stmt *st, struct rdb_run *r)
 {
@@ -25,6 +25,7 @@ static void run_row(sqlite3_stmt *st, struct rdb_run *r)
 	text(r->git_revision, sizeof(r->git_revision), st, 3);
 	text(r->started_at, sizeof(r->started_at), st, 4);
 	text(r->status, sizeof(r->status), st, 5);
+	text(r->hypervisor, sizeof(r->hypervisor), st, 6);
 }
 
 sqlite3 *rdb__open(const char *path, char *why, size_t why_len)

@@ -12,6 +12,7 @@
 struct rdb_run {
 	sqlite3_int64 id;
 	char label[64], suite[64], git_revision[48], started_at[32], status[16];
+	char hypervisor[16];	/* vioscope-vmm | qemu */
 };
 
 struct rdb_cell {

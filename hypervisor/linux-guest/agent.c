@@ -6,10 +6,12 @@
  * console and powers the machine off.
  *
  *   vio.modules=ahci,sd_mod      modules to load (modprobe, in order)
- *   vio.job=fio                  fio on /dev/$vio.dev (default vda) with
- *   vio.fio=RW:BS:QD:SECONDS       io_uring, O_DIRECT, time based,
- *                                  1 s ramp, total-latency percentiles
- *                                  (fio's own JSON result)
+ *   vio.job=fio                  fio on /dev/$vio.dev (default vda), the
+ *   vio.fio=RW:BS:QD:SECONDS       job /etc/vioscope/fio/guest.fio
+ *                                  (workloads/fio/guest.fio: io_uring,
+ *                                  O_DIRECT, time based, 1 s ramp,
+ *                                  total-latency percentiles); fio's own
+ *                                  JSON result
  *   vio.job=iperf3               iperf3's client on $vio.dev (default eth0)
  *   vio.iperf3=KIND:SECONDS[:BITRATE]  at $vio.ip (address/prefix) against
  *   vio.ip=10.0.2.15/24            the server at vio.server; KIND tcp-tx
@@ -189,31 +191,29 @@ static int wait_block(const char *dev)
 static int job_fio(void)
 {
 	char spec[64], dev[32], path[48], rw[16] = "randread", bs[16] = "4k", qd[8] = "1";
-	char secs[8] = "5", a_file[64], a_rw[32], a_bs[32], a_qd[32], a_rt[32];
+	char secs[8] = "5";
 	double ops;
 	int status;
 
 	arg("fio", "randread:4k:1:5", spec, sizeof(spec));
 	sscanf(spec, "%15[^:]:%15[^:]:%7[^:]:%7s", rw, bs, qd, secs);
 	snprintf(path, sizeof(path), "/dev/%s", arg("dev", "vda", dev, sizeof(dev)));
-	snprintf(a_file, sizeof(a_file), "--filename=%s", path);
-	snprintf(a_rw, sizeof(a_rw), "--rw=%s", rw);
-	snprintf(a_bs, sizeof(a_bs), "--bs=%s", bs);
-	snprintf(a_qd, sizeof(a_qd), "--iodepth=%s", qd);
-	snprintf(a_rt, sizeof(a_rt), "--runtime=%s", secs);
 	if (wait_block(dev)) {
 		printf(BEGIN "\n{\"job\": \"fio\", \"device\": \"%s\", \"status\": 3, "
 		       "\"result\": null, \"error\": \"no block device %s\"}\n" END "\n",
 		       path, dev);
 		return 3;
 	}
+	/* The job file (workloads/fio/guest.fio) takes the pattern from here. */
+	setenv("VIO_DEV", path, 1);
+	setenv("VIO_RW", rw, 1);
+	setenv("VIO_BS", bs, 1);
+	setenv("VIO_QD", qd, 1);
+	setenv("VIO_RUNTIME", secs, 1);
 	ops = ops_of(dev);
 	mark(1);
-	status = run((char *[]){ "/usr/bin/fio", "--name=agent", a_file, a_rw, a_bs, a_qd,
-				 "--ioengine=io_uring", "--direct=1", "--time_based", a_rt,
-				 "--ramp_time=1", "--randrepeat=0", "--lat_percentiles=1",
-				 "--output-format=json", NULL },
-		     "/tmp/result.json");
+	status = run((char *[]){ "/usr/bin/fio", "--output-format=json",
+				 "/etc/vioscope/fio/guest.fio", NULL }, "/tmp/result.json");
 	mark(0);
 	result("fio", path, status, "/tmp/result.json", ops_of(dev) - ops);
 	return status;

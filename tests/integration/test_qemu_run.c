@@ -1,10 +1,12 @@
 /*
- * vioscope run --hypervisor qemu (skipped with the reason without QEMU, and
- * for the network without root):
- * the Linux guest image boots under QEMU (TCG here), its agent runs fio on
- * QEMU's AHCI and virtio-blk disks, and the figures land in the database
- * with the accelerator recorded; and iperf3 runs over QEMU's e1000 and
- * virtio-net against a server in a network namespace of the run's own.
+ * vioscope run --hypervisor qemu (skipped with the reason without QEMU, for
+ * the network without root, for graphics without glmark2): the Linux guest
+ * image boots under QEMU (TCG here) and its agent runs fio on QEMU's AHCI
+ * and virtio-blk disks, iperf3 over e1000 and virtio-net against a server
+ * in a network namespace of the run's own, and glmark2 on virtio-gpu at
+ * the one mode asked for; the figures land in the database with their
+ * units, directions and the accelerator, and the report puts the disk
+ * cells beside vioscope-vmm's.
  */
 #include <criterion/criterion.h>
 #include <sqlite3.h>
@@ -13,7 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "tests/helpers.h"
+
+struct qrun {
+	char dir[32], suite[96], db_path[96], work[96];
+	sqlite3 *db;
+};
 
 static long long q(sqlite3 *db, const char *sql)
 {
@@ -27,125 +35,137 @@ static long long q(sqlite3 *db, const char *sql)
 	return v;
 }
 
-Test(qemu_run, fio_in_a_linux_guest_on_ahci_and_virtio_blk, .timeout = 600)
+static void need_qemu(void)
 {
-	char dir[] = "/tmp/vioscope-qemu-XXXXXX", suite[96], db_path[96], work[96], cmd[160];
-	char *out, *err;
-	sqlite3 *db;
-	FILE *f;
-
 	if (system("command -v qemu-system-x86_64 >/dev/null 2>&1")) {
 		fprintf(stderr, "SKIP: QEMU is not installed (scripts/install-deps nested)\n");
 		cr_skip_test("no QEMU");
 	}
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(suite, sizeof(suite), "%s/s", dir);
-	snprintf(db_path, sizeof(db_path), "%s/r.db", dir);
-	snprintf(work, sizeof(work), "%s/wd", dir);
-	f = fopen(suite, "w");
+}
+
+/* One iteration of each cell of suite_text in modes under QEMU, in a
+ * fresh directory; the database opened. */
+static void qemu_run(struct qrun *r, const char *suite_text, const char *modes)
+{
+	char *out, *err;
+	FILE *f;
+
+	snprintf(r->dir, sizeof(r->dir), "/tmp/vioscope-qemu-XXXXXX");
+	cr_assert_not_null(mkdtemp(r->dir));
+	snprintf(r->suite, sizeof(r->suite), "%s/s", r->dir);
+	snprintf(r->db_path, sizeof(r->db_path), "%s/r.db", r->dir);
+	snprintf(r->work, sizeof(r->work), "%s/wd", r->dir);
+	f = fopen(r->suite, "w");
 	cr_assert_not_null(f);
-	fputs("option iterations=1 min-iterations=1\n"
-	      "disk rr rw=randread bs=4096 iodepth=4 ios=100 qemu_runtime=1\n", f);
+	fprintf(f, "option iterations=1 min-iterations=1\n%s\n", suite_text);
 	fclose(f);
 	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "run", "--hypervisor", "qemu",
-					  "--suite", suite, "--modes", "emul,pv,pt", "--db", db_path,
-					  "--workdir", work, NULL }, &out, &err), 0, "%s", err);
-	cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM runs WHERE hypervisor = 'qemu' AND status = 'done'"),
-		     1);
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 2, "%s", out);
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE mode = 'pt' AND status = "
-			   "'unavailable'"), 1);
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name = 'iops' AND value > 0"), 2);
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name = 'lat_p99' AND value > 0"), 2);
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM environment WHERE key = 'qemu_accel'"), 1);
-	sqlite3_close(db);
+					  "--suite", r->suite, "--modes", (char *)modes, "--db",
+					  r->db_path, "--workdir", r->work, NULL }, &out, &err), 0,
+		     "%s%s", out, err);
+	cr_assert_eq(sqlite3_open_v2(r->db_path, &r->db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	free(out);
 	free(err);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+}
+
+static void qemu_run_done(struct qrun *r)
+{
+	char cmd[64];
+
+	sqlite3_close(r->db);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->dir);
 	cr_assert_eq(system(cmd), 0);
+}
+
+/* The same suite on vioscope-vmm into the same database, then both runs
+ * side by side in the report. */
+static void side_by_side(struct qrun *r)
+{
+	char report[96], path[128], *out, *err, *html;
+
+	if (access("/dev/kvm", R_OK | W_OK)) {
+		fprintf(stderr, "SKIP (side by side): no usable /dev/kvm for vioscope-vmm\n");
+		return;
+	}
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "run", "--suite", r->suite,
+					  "--modes", "emul,pv", "--db", r->db_path, "--workdir",
+					  r->work, NULL }, &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	snprintf(report, sizeof(report), "%s/report", r->dir);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "report", "s", "--with",
+					  "s-qemu", "--db", r->db_path, "--out", report, NULL },
+			      &out, &err), 0, "%s", err);
+	snprintf(path, sizeof(path), "%s/index.html", report);
+	html = file__read_text(path);
+	cr_assert_not_null(html);
+	cr_assert_not_null(strstr(html, "Side by side: run 2 (vioscope-vmm on KVM"));
+	cr_assert_not_null(strstr(html, "and run 1 (qemu on TCG)"));
+	cr_assert_not_null(strstr(html, "disk rr"));
+	snprintf(path, sizeof(path), "%s/with0.svg", report);
+	cr_assert_eq(access(path, R_OK), 0, "the side-by-side chart");
+	free(html);
+	free(out);
+	free(err);
+}
+
+Test(qemu_run, fio_in_a_linux_guest_on_ahci_and_virtio_blk, .timeout = 600)
+{
+	struct qrun r;
+
+	need_qemu();
+	qemu_run(&r, "disk rr rw=randread bs=4096 iodepth=4 ios=100 qemu_runtime=1", "emul,pv,pt");
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM runs WHERE hypervisor = 'qemu' AND "
+			     "status = 'done' AND label = 's-qemu'"), 1,
+		     "QEMU's runs are a series of their own");
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 2);
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM cells WHERE mode = 'pt' AND status = "
+			     "'unavailable'"), 1);
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name = 'iops' AND value > 0"), 2);
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name = 'lat_p99' AND value > 0"),
+		     2);
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM environment WHERE key IN ('qemu_accel', "
+			     "'qemu_version', 'guest_image', 'qemu_devices')"), 4);
+	side_by_side(&r);
+	qemu_run_done(&r);
 }
 
 Test(qemu_run, iperf3_in_a_linux_guest_on_e1000_and_virtio_net, .timeout = 600)
 {
-	char dir[] = "/tmp/vioscope-qemu-XXXXXX", suite[96], db_path[96], work[96], cmd[160];
-	char *out, *err;
-	sqlite3 *db;
-	FILE *f;
+	struct qrun r;
 
-	if (system("command -v qemu-system-x86_64 >/dev/null 2>&1")) {
-		fprintf(stderr, "SKIP: QEMU is not installed (scripts/install-deps nested)\n");
-		cr_skip_test("no QEMU");
-	}
+	need_qemu();
 	if (geteuid()) {
 		fprintf(stderr, "SKIP: the network namespace and TAP need root\n");
 		cr_skip_test("not root");
 	}
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(suite, sizeof(suite), "%s/s", dir);
-	snprintf(db_path, sizeof(db_path), "%s/r.db", dir);
-	snprintf(work, sizeof(work), "%s/wd", dir);
-	f = fopen(suite, "w");
-	cr_assert_not_null(f);
-	fputs("option iterations=1 min-iterations=1\n"
-	      "net tcp kind=tcp-tx qemu_runtime=1\n", f);
-	fclose(f);
-	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "run", "--hypervisor", "qemu",
-					  "--suite", suite, "--modes", "emul,pv", "--db", db_path,
-					  "--workdir", work, NULL }, &out, &err), 0, "%s", err);
-	cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 2, "%s%s", out, err);
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name = 'throughput_mbit_s' AND "
-			   "value > 1 AND unit = 'Mbit/s' AND direction = 'higher_is_better'"), 2);
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name = 'retransmits'"), 2);
-	sqlite3_close(db);
+	qemu_run(&r, "net tcp kind=tcp-tx qemu_runtime=1", "emul,pv");
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 2);
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name = 'throughput_mbit_s' AND "
+			     "value > 1 AND unit = 'Mbit/s' AND direction = 'higher_is_better'"), 2);
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name = 'retransmits'"), 2);
 	/* The host side went with the namespace. */
 	cr_assert_neq(access("/sys/class/net/vtap0", F_OK), 0, "a TAP was left behind");
-	free(out);
-	free(err);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
+	qemu_run_done(&r);
 }
 
 Test(qemu_run, glmark2_in_a_linux_guest_on_virtio_gpu_at_the_one_mode, .timeout = 600)
 {
-	char dir[] = "/tmp/vioscope-qemu-XXXXXX", suite[96], db_path[96], work[96], cmd[160];
-	char *out, *err;
-	sqlite3 *db;
-	FILE *f;
+	struct qrun r;
 
-	if (system("command -v qemu-system-x86_64 >/dev/null 2>&1")) {
-		fprintf(stderr, "SKIP: QEMU is not installed (scripts/install-deps nested)\n");
-		cr_skip_test("no QEMU");
-	}
+	need_qemu();
 	if (system("command -v glmark2-es2-drm >/dev/null 2>&1")) {
 		fprintf(stderr, "SKIP: glmark2-es2-drm is not installed (scripts/install-deps "
 				"nested): no graphics guest image\n");
 		cr_skip_test("no glmark2");
 	}
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(suite, sizeof(suite), "%s/s", dir);
-	snprintf(db_path, sizeof(db_path), "%s/r.db", dir);
-	snprintf(work, sizeof(work), "%s/wd", dir);
-	f = fopen(suite, "w");
-	cr_assert_not_null(f);
-	/* virtio-gpu's own EDID offers up to 5120x2160: a surface of
-	 * 1024x768 (which the run checks) shows the agent's one-mode EDID
-	 * was taken. */
-	fputs("option iterations=1 min-iterations=1\ngfx g size=1024x768\n", f);
-	fclose(f);
-	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "run", "--hypervisor", "qemu",
-					  "--suite", suite, "--modes", "pv", "--db", db_path,
-					  "--workdir", work, NULL }, &out, &err), 0, "%s", err);
-	cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 1, "%s%s", out, err);
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name = 'fps_mean' AND value > 0 AND "
-			   "direction = 'higher_is_better'"), 1);
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name LIKE 'frame_time_%' AND "
-			   "unit = 'ms' AND value > 0"), 5, "one per scene of workloads/glmark2/scenes");
-	sqlite3_close(db);
-	free(out);
-	free(err);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
+	/* virtio-gpu's own EDID offers up to 5120x2160: a surface of 1024x768
+	 * (which the run checks) shows the agent's one-mode EDID was taken. */
+	qemu_run(&r, "gfx g size=1024x768", "pv");
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 1);
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name = 'fps_mean' AND value > 0 "
+			     "AND direction = 'higher_is_better'"), 1);
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name LIKE 'frame_time_%' AND "
+			     "unit = 'ms' AND value > 0"), 5, "one per scene of workloads/glmark2/scenes");
+	qemu_run_done(&r);
 }
