@@ -54,6 +54,12 @@ static void engine(sqlite3 *db, const struct rdb_run *r, char *out, size_t len)
 			 kvm);
 }
 
+/* For the chart's axis, where labels are tight. */
+static const char *short_name(const struct rdb_run *r)
+{
+	return strcmp(r->hypervisor, "qemu") ? "vmm" : "qemu";
+}
+
 /* The cell of run b measuring what a's cell does, done. */
 static const struct rdb_cell *twin(const struct rdb_cell *a, const struct rdb_cell *b, size_t nb)
 {
@@ -134,8 +140,8 @@ int report__with(FILE *html, struct charts *charts, sqlite3 *db, const struct rd
 				"<td>%.1f %s [%.1f, %.1f]</td><td>%.2f</td></tr>\n", m[n], ca[i].unit,
 				lo[n], hi[n], m[n] / base_a, m[n + 1], t->unit, lo[n + 1], hi[n + 1],
 				m[n + 1] / base_b);
-			snprintf(lab[n], sizeof(lab[n]), "%s %s", ca[i].mode, a->hypervisor);
-			snprintf(lab[n + 1], sizeof(lab[n + 1]), "%s %s", t->mode, b->hypervisor);
+			snprintf(lab[n], sizeof(lab[n]), "%s %s", ca[i].mode, short_name(a));
+			snprintf(lab[n + 1], sizeof(lab[n + 1]), "%s %s", t->mode, short_name(b));
 			labels[n] = lab[n];
 			labels[n + 1] = lab[n + 1];
 			n += 2;
