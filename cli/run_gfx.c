@@ -4,10 +4,15 @@
  * one resolution in every mode, so the scores compare.
  *   emul    QEMU's bochs-display, Linux's bochs DRM driver; its EDID
  *           offers the one mode size=WxH
- *   pv      QEMU's virtio-gpu-pci (2D), Linux's virtio_gpu
+ *   pv      QEMU's virtio-gpu-pci (2D), Linux's virtio_gpu; with gl=virgl
+ *           virtio-gpu-gl-pci: Mesa's virgl driver in the guest, the GL
+ *           work done by virglrenderer on the host's GL (Mesa llvmpipe
+ *           here, through SDL under Xvfb: QEMU's GL displays need a
+ *           render node or an X server)
  *   pt      a GPU through VFIO: no IOMMU and no GPU here
  *   native  glmark2 on the host: no DRM device here
- * Suite parameter: size=WxH (default 1280x720). glmark2 2023.01 renders
+ * Suite parameters: gl=soft|virgl (pv's device, above); size=WxH
+ * (default 1280x720). glmark2 2023.01 renders
  * at the largest mode a connector offers, and Linux's virtio_gpu offers
  * QEMU's whole EDID list (up to 5120x2160), so the guest agent gives every
  * display one EDID with the one mode WxH (drm.edid_firmware), and the run
@@ -44,7 +49,7 @@ static const char *gfx_unavailable(const struct run_ctx *ctx, const char *mode, 
 static int gfx_run(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
 		   struct run_result *r, char *why, size_t why_len)
 {
-	char size[24] = "1280x720", job[160];
+	char size[24] = "1280x720", gl[16] = "soft", job[160];
 	struct qemu_vm vm = { .class = "gfx", .mode = mode, .job = job, .mem_mb = 1536,
 			      .initrd_name = "initrd-gfx.cpio.gz" };
 	struct glmark2_figures f;
@@ -53,12 +58,26 @@ static int gfx_run(const struct run_ctx *ctx, const char *mode, const struct sui
 	int i;
 
 	suite__param(l->params, "size", size, sizeof(size));
+	suite__param(l->params, "gl", gl, sizeof(gl));
+	if (strcmp(gl, "soft") && strcmp(gl, "virgl")) {
+		snprintf(why, why_len, "gl=%s: soft or virgl", gl);
+		return -1;
+	}
+	if (!strcmp(gl, "virgl") && !strcmp(mode, "pv")) {
+		if (!run__have("xvfb-run")) {
+			snprintf(why, why_len, "gl=virgl needs xvfb-run for QEMU's GL display "
+				 "(scripts/install-deps nested)");
+			return -1;
+		}
+		vm.mode = "virgl";
+	}
 	if (sscanf(size, "%ux%u", &vm.xres, &vm.yres) != 2 || vm.xres < 320 || vm.yres < 200 ||
 	    vm.xres > 4096 || vm.yres > 2160) {
 		snprintf(why, why_len, "size=%s: WxH between 320x200 and 4096x2160", size);
 		return -1;
 	}
-	snprintf(job, sizeof(job), "vio.job=glmark2 vio.glmark2=%ux%u", vm.xres, vm.yres);
+	snprintf(job, sizeof(job), "vio.job=glmark2 vio.glmark2=%ux%u vio.gl=%s", vm.xres, vm.yres,
+		 strcmp(vm.mode, "virgl") ? "soft" : "virgl");
 	j = run_qemu__boot(ctx, &vm, r, why, why_len);
 	if (!j)
 		return -1;
@@ -74,6 +93,12 @@ static int gfx_run(const struct run_ctx *ctx, const char *mode, const struct sui
 		snprintf(why, why_len, "glmark2 rendered at %ux%u, not %ux%u: the display ignored "
 			 "the one-mode EDID, the score would not compare", f.width, f.height,
 			 vm.xres, vm.yres);
+		return -1;
+	}
+	/* Mesa falls back to software quietly: say so rather than call it virgl. */
+	if (!strcmp(vm.mode, "virgl") != !!strstr(f.renderer, "virgl")) {
+		snprintf(why, why_len, "glmark2 rendered with '%s', not %s", f.renderer,
+			 strcmp(vm.mode, "virgl") ? "software" : "virgl");
 		return -1;
 	}
 	run_result__add(r, "glmark2_score", "score", true, f.score);

@@ -143,10 +143,23 @@ cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, struct run_
 		vm->trace_events = events;
 		vm->trace_log = trace_log;
 	}
-	/* timeout(1) first: a guest that hangs must not hang the run. */
+	/* timeout(1) first: a guest that hangs must not hang the run. A GL
+	 * display gets a private X server (xvfb-run -a: a free display
+	 * number, the server gone with QEMU). */
 	argv[0] = "/usr/bin/timeout";
 	argv[1] = QEMU_TIMEOUT;
-	if (!strcmp(vm->class, "net")) {
+	if (qemu__needs_x(vm)) {
+		argv[2] = "xvfb-run";
+		argv[3] = "-a";
+		argv[4] = "-s";
+		argv[5] = "-screen 0 1920x1080x24 -nolisten tcp";
+		if (qemu__argv(vm, argv + 6, sizeof(argv) / sizeof(argv[0]) - 6, buf,
+			       sizeof(buf)) < 0) {
+			snprintf(why, why_len, "cannot build the QEMU command line");
+			return NULL;
+		}
+		rc = run__command(argv, log);
+	} else if (!strcmp(vm->class, "net")) {
 		pid_t pid = fork();
 
 		if (pid == 0)

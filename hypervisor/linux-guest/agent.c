@@ -23,7 +23,9 @@
  *                                  (workloads/glmark2/scenes), Mesa's
  *                                  llvmpipe through kms_swrast, on screen
  *                                  at WxH, the one mode offered
- *                                  (write_edid). glmark2 has no JSON: its
+ *                                  (write_edid); vio.gl=virgl: Mesa's
+ *                                  virgl driver instead (virtio-gpu-gl).
+ *                                  glmark2 has no JSON: its
  *                                  output goes as a string, {"size":
  *                                  "WxH", "output": "..."}
  *   vio.job=shell                the kernel, PCI devices and uptime
@@ -383,7 +385,7 @@ static int write_edid(unsigned int w, unsigned int h)
 
 static int job_glmark2(void)
 {
-	char size[24] = "1280x720", card[] = "/dev/dri/card0";
+	char size[24] = "1280x720", gl[16], card[] = "/dev/dri/card0";
 	/* No alpha: an XRGB8888 scanout, which every KMS driver takes (bochs
 	 * refuses ARGB8888 framebuffers). -s 1x1: the DRM build always draws
 	 * at the mode, but makes its surface only when the size asked for
@@ -398,10 +400,13 @@ static int job_glmark2(void)
 	for (i = 0; i < 100 && access(card, F_OK); i++)
 		usleep(100000);
 	argv[argc] = NULL;
-	/* Mesa's software rasteriser on any KMS device (bochs has no DRI
-	 * driver; virtio-gpu's would want virgl). */
-	setenv("MESA_LOADER_DRIVER_OVERRIDE", "kms_swrast", 1);
-	setenv("GALLIUM_DRIVER", "llvmpipe", 1);
+	/* vio.gl=virgl: Mesa's virgl driver sends the GL work to the host
+	 * (virtio-gpu-gl). Otherwise Mesa's software rasteriser on any KMS
+	 * device (bochs has no DRI driver; virtio-gpu's wants virgl). */
+	if (strcmp(arg("gl", "soft", gl, sizeof(gl)), "virgl")) {
+		setenv("MESA_LOADER_DRIVER_OVERRIDE", "kms_swrast", 1);
+		setenv("GALLIUM_DRIVER", "llvmpipe", 1);
+	}
 	mark(1);
 	/* Its errors too: they say why when it fails. */
 	status = run_to(argv, "/tmp/glmark2.txt", 1);

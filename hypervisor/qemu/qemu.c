@@ -57,6 +57,10 @@ static const struct qemu_device devices[] = {
 	{ "gfx", "emul", "bochs-display", "bochs", "card0", "bochs", false },
 	{ "gfx", "pv", "virtio-gpu-pci (2D)", "virtio_pci,virtio_gpu", "card0", "virtio-gpu",
 	  true },
+	/* pv with gl=virgl: 3D through virglrenderer on the host's GL, which
+	 * needs a GL display: SDL under Xvfb here (no render node). */
+	{ "gfx", "virgl", "virtio-gpu-gl-pci (virgl) on SDL/GL under Xvfb",
+	  "virtio_pci,virtio_gpu", "card0", "virtio-gpu", true },
 };
 
 const struct qemu_device *qemu__device_at(size_t i)
@@ -121,10 +125,16 @@ static int device_args(const struct qemu_vm *vm, struct strbuf *sb, char **argv,
 			ARG(sb_add(sb, "bochs-display,edid=on,xres=%u,yres=%u,xmax=%u,ymax=%u",
 				   vm->xres, vm->yres, vm->xres, vm->yres));
 		else
-			ARG(sb_add(sb, "virtio-gpu-pci,edid=on,xres=%u,yres=%u,max_outputs=1",
+			ARG(sb_add(sb, "%s,edid=on,xres=%u,yres=%u,max_outputs=1",
+				   strcmp(vm->mode, "virgl") ? "virtio-gpu-pci" : "virtio-gpu-gl-pci",
 				   vm->xres, vm->yres));
 	}
 	return 0;
+}
+
+bool qemu__needs_x(const struct qemu_vm *vm)
+{
+	return !strcmp(vm->class, "gfx") && !strcmp(vm->mode, "virgl");
 }
 
 int qemu__argv(const struct qemu_vm *vm, char **argv, size_t max, char *buf, size_t len)
@@ -142,8 +152,18 @@ int qemu__argv(const struct qemu_vm *vm, char **argv, size_t max, char *buf, siz
 	ARG(vm->accel);
 	ARG("-m");
 	ARG(sb_add(&sb, "%u", vm->mem_mb ? vm->mem_mb : 512));
-	/* Only the device under test: no default VGA or NIC beside it. */
-	ARG("-nographic");
+	/* Only the device under test: no default VGA or NIC beside it. The
+	 * console on stdout; virgl needs a GL display (qemu__needs_x). */
+	if (qemu__needs_x(vm)) {
+		ARG("-display");
+		ARG("sdl,gl=on");
+		ARG("-serial");
+		ARG("stdio");
+		ARG("-monitor");
+		ARG("none");
+	} else {
+		ARG("-nographic");
+	}
 	ARG("-vga");
 	ARG("none");
 	ARG("-nic");

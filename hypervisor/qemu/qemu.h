@@ -21,7 +21,7 @@ struct qemu_vm {
 					 * initrd.cpio.gz (run_qemu__boot) */
 	unsigned int mem_mb;	/* 0: 512 */
 	const char *class;	/* the device under test: disk, net, usb, gfx */
-	const char *mode;	/* emul, pv */
+	const char *mode;	/* emul, pv; gfx also virgl (pv with gl=virgl) */
 	const char *image;	/* disk, usb: the raw image */
 	int tap_fd;		/* net: an open TAP (lib/netns.h), inherited */
 	unsigned int xres, yres;	/* gfx: the one mode the display offers */
@@ -52,6 +52,10 @@ int qemu__argv(const struct qemu_vm *vm, char **argv, size_t max, char *buf, siz
 
 /* The first line of qemu-system-x86_64 --version ("" without QEMU). */
 char *qemu__version(char *buf, size_t len);
+
+/* vm's display needs an X server (virgl: SDL with GL; run it under
+ * xvfb-run here). */
+bool qemu__needs_x(const struct qemu_vm *vm);
 
 /* "kvm" where QEMU's guests can run on /dev/kvm, else "tcg", with why. */
 const char *qemu__accel(char *why, size_t len);
