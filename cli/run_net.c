@@ -6,19 +6,31 @@
  *   pv      QEMU's virtio-net-pci, Linux's virtio_net (vhost off: no
  *           /dev/vhost-net here)
  *   pt      pass-through: VFIO; the nested test bed passes an e1000e
- *   native  the host-native ceiling: comes with vioscope-vmm's NICs
- *           (two namespaces over a veth pair)
+ *   native  the host-native ceiling: the same iperf3 between two network
+ *           namespaces over a veth pair (run_native), no hypervisor
  * Suite parameters: kind=tcp-tx (guest sends), tcp-rx (host sends) or
  * udp-tx; bitrate=100M (UDP); qemu_runtime=S seconds measured after a
  * first second iperf3 leaves out (default 3).
  */
 #include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "cli/run.h"
 #include "hypervisor/qemu/qemu.h"
+#include "lib/file.h"
 #include "lib/iperf3.h"
+#include "lib/netns.h"
+
+#define NATIVE_SERVER "10.0.3.1"
+#define NATIVE_CLIENT "10.0.3.2"
 
 static const char *net_unavailable(const struct run_ctx *ctx, const char *mode, char *buf,
 				   size_t len)
@@ -26,9 +38,13 @@ static const char *net_unavailable(const struct run_ctx *ctx, const char *mode, 
 	if (!strcmp(mode, "pt"))
 		return "no IOMMU here: VFIO pass-through of a NIC runs in the nested test bed "
 		       "(an e1000e)";
-	if (!strcmp(mode, "native"))
-		return "the host-native network ceiling (a veth pair between two namespaces) "
-		       "is not built yet";
+	if (!strcmp(mode, "native")) {
+		if (geteuid())
+			return "the network namespaces of the native run need root";
+		if (!run__have("iperf3") || !run__have("ip"))
+			return "the native run needs iperf3 and ip (iproute2)";
+		return NULL;
+	}
 	if (strcmp(mode, "emul") && strcmp(mode, "pv")) {
 		snprintf(buf, len, "unknown mode '%s' (emul, pv, pt, native)", mode);
 		return buf;
@@ -61,6 +77,160 @@ static int iperf3_metrics(const cJSON *res, struct run_result *r, char *why, siz
 	return 0;
 }
 
+/* iperf3's client arguments for kind (the guest agent builds the same). */
+static void client_argv(char **argv, const char *server, const char *kind, const char *secs,
+			const char *rate)
+{
+	int n = 0;
+
+	argv[n++] = "/usr/bin/env";
+	argv[n++] = "iperf3";
+	argv[n++] = "-c";
+	argv[n++] = (char *)server;
+	argv[n++] = "-J";
+	argv[n++] = "-O";
+	argv[n++] = "1";
+	argv[n++] = "-t";
+	argv[n++] = (char *)secs;
+	argv[n++] = "--connect-timeout";
+	argv[n++] = "5000";
+	if (!strcmp(kind, "tcp-rx")) {
+		argv[n++] = "-R";
+	} else if (!strcmp(kind, "udp-tx")) {
+		argv[n++] = "-u";
+		argv[n++] = "-b";
+		argv[n++] = (char *)rate;
+	}
+	argv[n] = NULL;
+}
+
+/* iperf3's server listens in this namespace (/proc/self/net/tcp: port
+ * 5201 = 0x1451 in state 0A, LISTEN); up to 5 s. */
+static bool server_listening(void)
+{
+	char line[256];
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		FILE *f = fopen("/proc/self/net/tcp", "r");
+		bool up = false;
+
+		while (f && fgets(line, sizeof(line), f))
+			up |= strstr(line, ":1451 ") && strstr(line, " 0A ");
+		if (f)
+			fclose(f);
+		if (up)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+static void __attribute__((noreturn)) fail_child(const char *log, const char *what)
+{
+	FILE *f = fopen(log, "a");
+
+	if (f) {
+		fprintf(f, "error: %s: %s\n", what, strerror(errno));
+		fclose(f);
+	}
+	_exit(125);
+}
+
+/*
+ * The native run's namespaces: this child makes the server's and forks
+ * the client, which makes its own and waits; the veth pair is made here
+ * with its peer put in the client's namespace (ip link ... netns PID),
+ * the server started; then the client runs. Both namespaces go with
+ * their processes.
+ */
+static void __attribute__((noreturn)) native_child(char **client, const char *out,
+						   const char *log, const char *server_log)
+{
+	int ready[2], go[2];
+	char pid[16], why[200], c;
+	pid_t cl, server;
+	int rc;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (unshare(CLONE_NEWNET))
+		fail_child(log, "unshare(CLONE_NEWNET) (needs root)");
+	if (pipe(ready) || pipe(go))
+		fail_child(log, "pipe");
+	cl = fork();
+	if (cl == 0) {
+		int fd;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (unshare(CLONE_NEWNET))
+			fail_child(log, "unshare(CLONE_NEWNET)");
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(125);
+		if (netns__addr_up("vc0", NATIVE_CLIENT, 24, why, sizeof(why)))
+			fail_child(log, why);
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+			fail_child(log, out);
+		execvp(client[0], client);
+		fail_child(log, "iperf3");
+	}
+	if (cl < 0 || read(ready[0], &c, 1) != 1)
+		fail_child(log, "the client's namespace");
+	snprintf(pid, sizeof(pid), "%d", (int)cl);
+	if (run__command((char *[]){ "/usr/bin/env", "ip", "link", "add", "vs0", "type", "veth",
+				     "peer", "name", "vc0", "netns", pid, NULL }, server_log))
+		fail_child(log, "ip link add (veth)");
+	if (netns__addr_up("vs0", NATIVE_SERVER, 24, why, sizeof(why)))
+		fail_child(log, why);
+	server = run__spawn((char *[]){ "/usr/bin/env", "iperf3", "--server", "--one-off",
+					"--bind", NATIVE_SERVER, NULL }, server_log);
+	if (!server_listening())
+		fail_child(log, "iperf3's server did not start");
+	if (write(go[1], "g", 1) != 1)
+		fail_child(log, "the client");
+	rc = run__wait(cl);
+	kill(server, SIGTERM);
+	run__wait(server);
+	_exit(rc < 0 ? 126 : rc);
+}
+
+/* The host-native ceiling: the same iperf3 between two namespaces over a
+ * veth pair, through the host's network stack alone. */
+static int run_native(const struct run_ctx *ctx, const char *kind, const char *secs,
+		      const char *rate, struct run_result *r, char *why, size_t why_len)
+{
+	char out[256], log[256], server_log[256], *client[20], *text;
+	cJSON *j;
+	pid_t pid;
+	int rc;
+
+	snprintf(out, sizeof(out), "%s/iperf3-native.json", ctx->workdir);
+	snprintf(log, sizeof(log), "%s/iperf3-native.log", ctx->workdir);
+	snprintf(server_log, sizeof(server_log), "%s/iperf3-server.log", ctx->workdir);
+	unlink(out);
+	unlink(log);
+	client_argv(client, NATIVE_SERVER, kind, secs, rate);
+	pid = fork();
+	if (pid == 0)
+		native_child(client, out, log, server_log);
+	rc = run__wait(pid);
+	text = file__read_text(out);
+	j = text ? cJSON_Parse(text) : NULL;
+	free(text);
+	if (!j) {
+		char *l = file__read_text(log);
+		const char *e = l ? strstr(l, "error: ") : NULL;
+
+		snprintf(why, why_len, "native iperf3 exited %d%s%.*s", rc, e ? ": " : "",
+			 e ? (int)strcspn(e + 7, "\n") : 0, e ? e + 7 : "");
+		free(l);
+		return -1;
+	}
+	rc = iperf3_metrics(j, r, why, why_len);
+	cJSON_Delete(j);
+	return rc;
+}
+
 static int net_run(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
 		   struct run_result *r, char *why, size_t why_len)
 {
@@ -76,6 +246,8 @@ static int net_run(const struct run_ctx *ctx, const char *mode, const struct sui
 		snprintf(why, why_len, "kind=%s: tcp-tx, tcp-rx or udp-tx", kind);
 		return -1;
 	}
+	if (!strcmp(mode, "native"))
+		return run_native(ctx, kind, secs, rate, r, why, why_len);
 	snprintf(job, sizeof(job), "vio.job=iperf3 vio.iperf3=%s:%s:%s vio.ip=10.0.2.15/24 "
 		 "vio.server=10.0.2.1", kind, secs, rate);
 	j = run_qemu__boot(ctx, &vm, r, why, why_len);

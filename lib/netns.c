@@ -45,6 +45,32 @@ static int if_addr(int sock, const char *ifname, const char *addr, int prefix_le
 	return ioctl(sock, SIOCSIFNETMASK, &ifr);
 }
 
+int netns__addr_up(const char *ifname, const char *addr, int prefix_len, char *why,
+		   size_t why_len)
+{
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	const char *step = "socket";
+
+	if (sock < 0)
+		goto fail;
+	step = "bringing lo up";
+	if (if_up(sock, "lo"))
+		goto fail;
+	step = "the address";
+	if (if_addr(sock, ifname, addr, prefix_len))
+		goto fail;
+	step = "bringing it up";
+	if (if_up(sock, ifname))
+		goto fail;
+	close(sock);
+	return 0;
+fail:
+	snprintf(why, why_len, "%s: %s: %s", ifname, step, strerror(errno));
+	if (sock >= 0)
+		close(sock);
+	return -1;
+}
+
 int netns__enter_with_tap(const char *ifname, const char *addr, int prefix_len, char *why,
 			  size_t why_len)
 {

@@ -19,4 +19,9 @@
 int netns__enter_with_tap(const char *ifname, const char *addr, int prefix_len, char *why,
 			  size_t why_len);
 
+/* In the caller's namespace: lo up, and ifname at addr/prefix_len, up. 0,
+ * or -1 with one line in why. */
+int netns__addr_up(const char *ifname, const char *addr, int prefix_len, char *why,
+		   size_t why_len);
+
 #endif /* VIOSCOPE__LIB_NETNS_H */

@@ -3,7 +3,8 @@
  * the network without root, for graphics without glmark2): the Linux guest
  * image boots under QEMU (TCG here) and its agent runs fio on QEMU's AHCI
  * and virtio-blk disks, iperf3 over e1000 and virtio-net against a server
- * in a network namespace of the run's own, and glmark2 on virtio-gpu (2D
+ * in a network namespace of the run's own (and the same between two
+ * namespaces over a veth pair, the native ceiling), and glmark2 on virtio-gpu (2D
  * and virgl) at the one mode asked for; the figures land in the database with their
  * units, directions and the accelerator, and the report puts the disk
  * cells beside vioscope-vmm's.
@@ -130,7 +131,7 @@ Test(qemu_run, fio_in_a_linux_guest_on_ahci_and_virtio_blk, .timeout = 600)
 	qemu_run_done(&r);
 }
 
-Test(qemu_run, iperf3_in_a_linux_guest_on_e1000_and_virtio_net, .timeout = 600)
+Test(qemu_run, iperf3_in_a_linux_guest_on_e1000_and_virtio_net_and_over_veth, .timeout = 600)
 {
 	struct qrun r;
 
@@ -139,13 +140,14 @@ Test(qemu_run, iperf3_in_a_linux_guest_on_e1000_and_virtio_net, .timeout = 600)
 		fprintf(stderr, "SKIP: the network namespace and TAP need root\n");
 		cr_skip_test("not root");
 	}
-	qemu_run(&r, "net tcp kind=tcp-tx qemu_runtime=1", "emul,pv");
-	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 2);
+	qemu_run(&r, "net tcp kind=tcp-tx qemu_runtime=1", "emul,pv,native");
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 3);
 	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name = 'throughput_mbit_s' AND "
-			     "value > 1 AND unit = 'Mbit/s' AND direction = 'higher_is_better'"), 2);
-	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name = 'retransmits'"), 2);
-	/* The host side went with the namespace. */
+			     "value > 1 AND unit = 'Mbit/s' AND direction = 'higher_is_better'"), 3);
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name = 'retransmits'"), 3);
+	/* The host side went with the namespaces. */
 	cr_assert_neq(access("/sys/class/net/vtap0", F_OK), 0, "a TAP was left behind");
+	cr_assert_neq(access("/sys/class/net/vs0", F_OK), 0, "a veth was left behind");
 	qemu_run_done(&r);
 }
 
