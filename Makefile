@@ -183,6 +183,7 @@ TEST_OBJS := \
 	tests/integration/test_run.o \
 	tests/integration/test_compare.o \
 	tests/integration/test_qemu_run.o \
+	tests/integration/test_qemu_agent.o \
 	tests/helpers.o
 
 # The probe guest: freestanding x86-64, flags from HOST-FACTS (the CPL0

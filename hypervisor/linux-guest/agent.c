@@ -29,6 +29,8 @@
  *                                  output goes as a string, {"size":
  *                                  "WxH", "output": "..."}
  *   vio.job=shell                the kernel, PCI devices and uptime
+ *   vio.job=serial               jobs read from the console, one a line,
+ *                                  after "@@VIOSCOPE-READY@@" (serial_jobs)
  *
  * Output: "@@VIOSCOPE-RESULT-BEGIN@@", one JSON object
  *   {"job": "fio", "device": "/dev/vda", "status": 0, "ops": <device ops
@@ -51,8 +53,10 @@
 
 #define BEGIN "@@VIOSCOPE-RESULT-BEGIN@@"
 #define END "@@VIOSCOPE-RESULT-END@@"
+#define READY "@@VIOSCOPE-READY@@"
 
-static char cmdline[4096];
+#define CMDLINE_MAX 4096	/* the kernel's, and a console line's */
+static char cmdline[2 * CMDLINE_MAX + 2];
 
 /* The value of vio.KEY= on the kernel command line, else dflt, in buf. */
 static char *arg(const char *key, const char *dflt, char *buf, size_t len)
@@ -434,6 +438,47 @@ static int job_shell(void)
 	return 0;
 }
 
+/* One job, as the command line or a console line names it. */
+static void dispatch(const char *job)
+{
+	if (!strcmp(job, "fio"))
+		job_fio();
+	else if (!strcmp(job, "iperf3"))
+		job_iperf3();
+	else if (!strcmp(job, "glmark2"))
+		job_glmark2();
+	else if (!strcmp(job, "shell"))
+		job_shell();
+	else
+		printf(BEGIN "\n{\"job\": \"%.31s\", \"status\": 2, \"result\": null, "
+		       "\"error\": \"unknown job\"}\n" END "\n", job);
+}
+
+/*
+ * vio.job=serial: jobs from the console, one a line, in the command
+ * line's own words ("vio.job=fio vio.fio=randread:4k:1:2"); a line's
+ * words come before the command line's, so they win (arg() takes the
+ * first). The modules are the command line's, loaded once.
+ * "vio.job=poweroff" or the end of input ends. READY says when to send:
+ * bytes sent while the kernel sets the UART up can be lost.
+ */
+static void serial_jobs(void)
+{
+	static char boot[CMDLINE_MAX];
+	char line[CMDLINE_MAX], job[32];
+
+	snprintf(boot, sizeof(boot), "%.*s", CMDLINE_MAX - 1, cmdline);
+	printf(READY "\n");
+	while (fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\r\n")] = 0;
+		snprintf(cmdline, sizeof(cmdline), "%s %s", line, boot);
+		if (!strcmp(arg("job", "", job, sizeof(job)), "poweroff"))
+			break;
+		if (strcmp(job, "serial") && job[0])
+			dispatch(job);
+	}
+}
+
 int main(void)
 {
 	char mods[512], job[32], *m, *save;
@@ -446,7 +491,7 @@ int main(void)
 	setenv("PATH", "/bin:/usr/bin", 1);
 	fd = open("/proc/cmdline", O_RDONLY);
 	if (fd >= 0) {
-		ssize_t n = read(fd, cmdline, sizeof(cmdline) - 1);
+		ssize_t n = read(fd, cmdline, CMDLINE_MAX - 1);
 
 		cmdline[n > 0 ? n : 0] = 0;
 		close(fd);
@@ -466,17 +511,10 @@ int main(void)
 	     m = strtok_r(NULL, ",", &save))
 		if (run((char *[]){ "/bin/modprobe", m, NULL }, NULL))
 			printf("agent: modprobe %s failed\n", m);
-	if (!strcmp(job, "fio"))
-		job_fio();
-	else if (!strcmp(job, "iperf3"))
-		job_iperf3();
-	else if (!strcmp(job, "glmark2"))
-		job_glmark2();
-	else if (!strcmp(job, "shell"))
-		job_shell();
+	if (!strcmp(job, "serial"))
+		serial_jobs();
 	else
-		printf(BEGIN "\n{\"job\": \"%s\", \"status\": 2, \"result\": null, "
-		       "\"error\": \"unknown job\"}\n" END "\n", job);
+		dispatch(job);
 	fflush(stdout);
 	sync();
 	reboot(RB_POWER_OFF);
