@@ -84,6 +84,10 @@ bool run__have(const char *prog);
 
 struct qemu_vm;
 
+/* A net guest's network: the host side of its TAP and the guest. */
+#define QEMU_NET_HOST "10.0.2.1"
+#define QEMU_NET_GUEST "10.0.2.15/24"
+
 /* QEMU-side (run_qemu.c): NULL when the guest can boot, else why not. */
 const char *run_qemu__unavailable(const struct run_ctx *ctx, const char *class,
 				  const char *mode, char *buf, size_t len);

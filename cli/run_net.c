@@ -248,8 +248,8 @@ static int net_run(const struct run_ctx *ctx, const char *mode, const struct sui
 	}
 	if (!strcmp(mode, "native"))
 		return run_native(ctx, kind, secs, rate, r, why, why_len);
-	snprintf(job, sizeof(job), "vio.job=iperf3 vio.iperf3=%s:%s:%s vio.ip=10.0.2.15/24 "
-		 "vio.server=10.0.2.1", kind, secs, rate);
+	snprintf(job, sizeof(job), "vio.job=iperf3 vio.iperf3=%s:%s:%s vio.ip=" QEMU_NET_GUEST
+		 " vio.server=" QEMU_NET_HOST, kind, secs, rate);
 	j = run_qemu__boot(ctx, &vm, r, why, why_len);
 	if (!j)
 		return -1;
