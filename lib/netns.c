@@ -75,43 +75,32 @@ int netns__enter_with_tap(const char *ifname, const char *addr, int prefix_len, 
 			  size_t why_len)
 {
 	struct ifreq ifr = { 0 };
-	const char *step;
-	int tap = -1, sock = -1;
+	char what[160];
+	int tap;
 
-	step = "unshare(CLONE_NEWNET) (needs root)";
-	if (unshare(CLONE_NEWNET))
-		goto fail;
-	step = "socket";
-	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (sock < 0)
-		goto fail;
-	step = "bringing lo up";
-	if (if_up(sock, "lo"))
-		goto fail;
-	step = "/dev/net/tun";
-	tap = open("/dev/net/tun", O_RDWR);	/* no O_CLOEXEC: the hypervisor's */
-	if (tap < 0)
-		goto fail;
-	step = "TUNSETIFF";
+	if (unshare(CLONE_NEWNET)) {
+		snprintf(why, why_len, "network namespace: unshare(CLONE_NEWNET) (needs root): %s",
+			 strerror(errno));
+		return -1;
+	}
+	tap = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (tap < 0) {
+		snprintf(why, why_len, "network namespace: /dev/net/tun: %s", strerror(errno));
+		return -1;
+	}
 	/* IFF_VNET_HDR: what QEMU and libvirt set up, so virtio-net keeps its
 	 * checksum and segmentation offloads. */
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(tap, TUNSETIFF, &ifr))
-		goto fail;
-	step = "the TAP's address";
-	if (if_addr(sock, ifname, addr, prefix_len))
-		goto fail;
-	step = "bringing the TAP up";
-	if (if_up(sock, ifname))
-		goto fail;
-	close(sock);
-	return tap;
-fail:
-	snprintf(why, why_len, "network namespace: %s: %s", step, strerror(errno));
-	if (tap >= 0)
+	if (ioctl(tap, TUNSETIFF, &ifr)) {
+		snprintf(why, why_len, "network namespace: TUNSETIFF: %s", strerror(errno));
 		close(tap);
-	if (sock >= 0)
-		close(sock);
-	return -1;
+		return -1;
+	}
+	if (netns__addr_up(ifname, addr, prefix_len, what, sizeof(what))) {
+		snprintf(why, why_len, "network namespace: %s", what);
+		close(tap);
+		return -1;
+	}
+	return tap;
 }

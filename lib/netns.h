@@ -13,9 +13,9 @@
 
 /* Moves the calling process (a child: fork first) into a new network
  * namespace with lo up and a TAP device ifname at addr/prefix_len, up.
- * Returns the TAP's file descriptor, opened with IFF_VNET_HDR and left
- * open across exec for the hypervisor to inherit (QEMU: -netdev
- * tap,fd=N), or -1 with one line in why. */
+ * Returns the TAP's file descriptor, opened with IFF_VNET_HDR and
+ * O_CLOEXEC (clear it for the hypervisor that is to inherit it, QEMU:
+ * -netdev tap,fd=N), or -1 with one line in why. */
 int netns__enter_with_tap(const char *ifname, const char *addr, int prefix_len, char *why,
 			  size_t why_len);
 

@@ -30,17 +30,25 @@ Test(qemu_trace, counts_the_device_path_inside_the_agent_window)
 	cr_assert_not(qemu__device("net", "emul")->irq_traced, "QEMU's e1000 has no irq event");
 }
 
-Test(qemu_trace, a_trace_without_the_agents_markers_is_refused)
+/* text in a new temporary file, its name in path. */
+static void write_trace(char *path, const char *text)
 {
-	char path[] = "/tmp/vioscope-qtrace-XXXXXX", why[128];
-	struct qemu_trace_counts c;
 	int fd = mkstemp(path);
 	FILE *f = fdopen(fd, "w");
 
 	cr_assert_not_null(f);
-	fputs("memory_region_ops_write cpu 0 mr 0x1 addr 0x80 value 0x56 size 1 name 'ioport80'\n"
-	      "memory_region_ops_read cpu 0 mr 0x2 addr 0x8 value 0x1 size 4 name 'ahci'\n", f);
+	fputs(text, f);
 	fclose(f);
+}
+
+Test(qemu_trace, a_trace_without_the_agents_markers_is_refused)
+{
+	char path[] = "/tmp/vioscope-qtrace-XXXXXX", why[128];
+	struct qemu_trace_counts c;
+
+	write_trace(path,
+		    "memory_region_ops_write cpu 0 mr 0x1 addr 0x80 value 0x56 size 1 name 'ioport80'\n"
+		    "memory_region_ops_read cpu 0 mr 0x2 addr 0x8 value 0x1 size 4 name 'ahci'\n");
 	cr_assert_eq(qemu_trace__count(path, qemu__device("disk", "emul"), &c, why, sizeof(why)),
 		     -1);
 	cr_assert_not_null(strstr(why, "no end marker"), "%s", why);
@@ -54,19 +62,15 @@ Test(qemu_trace, a_device_of_several_regions)
 {
 	char path[] = "/tmp/vioscope-qtrace-XXXXXX", why[128];
 	struct qemu_trace_counts c;
-	int fd = mkstemp(path);
-	FILE *f = fdopen(fd, "w");
 
-	cr_assert_not_null(f);
 	/* qemu-xhci's registers are four regions without "xhci" in their names. */
-	fputs("memory_region_ops_write cpu 0 mr 0x1 addr 0x80 value 0x56 size 1 name 'ioport80'\n"
-	      "memory_region_ops_write cpu 0 mr 0x2 addr 0x0 value 0x1 size 4 name 'doorbell'\n"
-	      "memory_region_ops_read cpu 0 mr 0x3 addr 0x20 value 0x1 size 4 name 'runtime'\n"
-	      "memory_region_ops_read cpu 0 mr 0x4 addr 0x4 value 0x1 size 4 name 'operational'\n"
-	      "memory_region_ops_read cpu 0 mr 0x5 addr 0x61 value 0x20 size 1 name 'pcspk'\n"
-	      "memory_region_ops_write cpu 0 mr 0x1 addr 0x80 value 0x76 size 1 name 'ioport80'\n",
-	      f);
-	fclose(f);
+	write_trace(path,
+		    "memory_region_ops_write cpu 0 mr 0x1 addr 0x80 value 0x56 size 1 name 'ioport80'\n"
+		    "memory_region_ops_write cpu 0 mr 0x2 addr 0x0 value 0x1 size 4 name 'doorbell'\n"
+		    "memory_region_ops_read cpu 0 mr 0x3 addr 0x20 value 0x1 size 4 name 'runtime'\n"
+		    "memory_region_ops_read cpu 0 mr 0x4 addr 0x4 value 0x1 size 4 name 'operational'\n"
+		    "memory_region_ops_read cpu 0 mr 0x5 addr 0x61 value 0x20 size 1 name 'pcspk'\n"
+		    "memory_region_ops_write cpu 0 mr 0x1 addr 0x80 value 0x76 size 1 name 'ioport80'\n");
 	cr_assert_eq(qemu_trace__count(path, qemu__device("usb", "emul"), &c, why, sizeof(why)), 0,
 		     "%s", why);
 	cr_assert_eq(c.accesses, 3);
