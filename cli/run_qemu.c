@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@
 #include "lib/netns.h"
 
 #define QEMU_TIMEOUT "600"
+#define CONSOLE_MAX (64 << 20)
 
 const char *run_qemu__unavailable(const struct run_ctx *ctx, const char *class,
 				  const char *mode, char *buf, size_t len)
@@ -119,6 +121,7 @@ cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, struct run_
 	char kernel[288], initrd[288], log[256], server_log[256], buf[2048], *argv[48], *text;
 	char events[256], trace_log[256];
 	const char *err;
+	struct stat st;
 	cJSON *j;
 	int rc;
 
@@ -175,6 +178,12 @@ cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, struct run_
 			return NULL;
 		}
 		rc = run__command(argv, log);
+	}
+	/* The console is the guest's to fill: read a sane amount only. */
+	if (stat(log, &st) == 0 && st.st_size > CONSOLE_MAX) {
+		snprintf(why, why_len, "the guest wrote %lld bytes to its console, more than the %d "
+			 "a result can take (see %s)", (long long)st.st_size, CONSOLE_MAX, log);
+		return NULL;
 	}
 	text = file__read_text(log);
 	if (rc == 125 && text && !strncmp(text, "error: ", 7)) {
