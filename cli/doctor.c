@@ -81,7 +81,7 @@ static void add(struct check *c, unsigned int *n, const char *name, bool ok, con
 
 int cmd_doctor(int argc, char **argv)
 {
-	struct check c[6];
+	struct check c[9];
 	bool json = argc > 1 && !strcmp(argv[1], "--json");
 	const char *kind = env__kvm_kind();
 	char why[96];
@@ -102,6 +102,18 @@ int cmd_doctor(int argc, char **argv)
 	    !kvm ? why : pvm ? "this host's KVM is PVM (no VT-x/SVM)" : kind);
 	add(c, &n, "qemu-tcg", qemu,
 	    qemu ? "qemu-system-x86_64 found" : "qemu-system-x86_64 not installed (scripts/install-deps)");
+	/* What vioscope run --hypervisor qemu can do beyond the disk. */
+	add(c, &n, "qemu-net", qemu && geteuid() == 0 && in_path("iperf3"),
+	    !qemu ? "needs qemu-system-x86_64" : geteuid() ? "the namespace and TAP need root"
+	    : in_path("iperf3") ? "iperf3 over a TAP in a network namespace of the run's own"
+				: "iperf3 not installed (scripts/install-deps)");
+	add(c, &n, "qemu-gfx", qemu && in_path("glmark2-es2-drm"),
+	    in_path("glmark2-es2-drm") ? "glmark2-es2-drm on bochs-display and virtio-gpu (Mesa "
+					 "llvmpipe in the guest)"
+				       : "glmark2-es2-drm not installed (scripts/install-deps nested)");
+	add(c, &n, "qemu-virgl", qemu && in_path("glmark2-es2-drm") && in_path("xvfb-run"),
+	    in_path("xvfb-run") ? "virtio-gpu-gl through SDL/GL under Xvfb (no render node here)"
+				: "xvfb-run not installed (scripts/install-deps nested)");
 	add(c, &n, "nested-testbed", qemu,
 	    qemu ? "scripts/testbed: real KVM (nested SVM) and VFIO under QEMU-TCG, relative figures only"
 		 : "needs qemu-system-x86_64");
