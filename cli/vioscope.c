@@ -37,6 +37,7 @@ static void usage(FILE *f)
 "  run [--suite NAME] [--classes LIST] [--modes emul,pv,pt,native]\n"
 "      [--iterations N] [--min-iterations N] [--cv PCT] [--label TEXT]\n"
 "      [--trace] [--db FILE] [--workdir DIR] [--resume[=RUN]]\n"
+"      [--hypervisor vioscope-vmm|qemu]\n"
 "                        a suite (workloads/NAME) in every mode into the\n"
 "                        results database (default results/vioscope.db)\n"
 "  compare A B [--metric NAME] [--alpha P] [--gate PCT] [--db FILE]\n"
@@ -45,8 +46,9 @@ static void usage(FILE *f)
 "                        change points over a label's runs\n"
 "  recommend [RUN] [--db FILE]\n"
 "                        the I/O mode to use per device class, and why\n"
-"  report [RUN] [--out DIR] [--format html|pdf] [--db FILE]\n"
-"                        charts, tables and advice as HTML or PDF\n"
+"  report [RUN] [--with RUN] [--out DIR] [--format html|pdf] [--db FILE]\n"
+"                        charts, tables and advice as HTML or PDF; --with:\n"
+"                        another run (hypervisor) side by side\n"
 "  export [RUN] [--format json|openmetrics] [--db FILE]\n"
 "                        a run for dashboards\n");
 }
