@@ -113,6 +113,7 @@ RESULTS_OBJS := \
 	lib/fio.o \
 	lib/iperf3.o \
 	lib/glmark2.o \
+	lib/frame.o \
 	lib/netns.o \
 	hypervisor/qemu/qemu.o \
 	hypervisor/qemu/trace.o \
@@ -135,6 +136,7 @@ CLI_OBJS := \
 	cli/report.o \
 	cli/report_with.o \
 	cli/export.o \
+	cli/peer.o \
 	cli/doctor.o \
 	cli/testbed_result.o \
 	cli/fio_summary.o \
@@ -169,6 +171,7 @@ TEST_OBJS := \
 	tests/lib/test_fio.o \
 	tests/lib/test_iperf3.o \
 	tests/lib/test_glmark2.o \
+	tests/lib/test_frame.o \
 	tests/reports/test_charts.o \
 	tests/hypervisor/test_qemu.o \
 	tests/hypervisor/test_qemu_trace.o \
@@ -184,6 +187,7 @@ TEST_OBJS := \
 	tests/integration/test_compare.o \
 	tests/integration/test_qemu_run.o \
 	tests/integration/test_qemu_agent.o \
+	tests/integration/test_peer.o \
 	tests/helpers.o
 
 # The probe guest: freestanding x86-64, flags from HOST-FACTS (the CPL0

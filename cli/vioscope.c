@@ -50,7 +50,11 @@ static void usage(FILE *f)
 "                        charts, tables and advice as HTML or PDF; --with:\n"
 "                        another run (hypervisor) side by side\n"
 "  export [RUN] [--format json|openmetrics] [--db FILE]\n"
-"                        a run for dashboards\n");
+"                        a run for dashboards\n"
+"  peer --dev IFNAME --mode sink|source|echo|ping [--size BYTES] [--count N]\n"
+"       [--seconds S] [--json]\n"
+"                        the host side of a network test: raw frames with\n"
+"                        checked payloads on one interface (root)\n");
 }
 
 int main(int argc, char **argv)
@@ -80,5 +84,7 @@ int main(int argc, char **argv)
 		return cmd_report(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "export"))
 		return cmd_export(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "peer"))
+		return cmd_peer(argc - 1, argv + 1);
 	die("unknown command '%s' (see vioscope --help)", argv[1]);
 }
