@@ -50,6 +50,8 @@ LIB_OBJS := \
 	lib/file.o \
 	lib/json.o \
 	lib/regions.o \
+	lib/tap.o \
+	lib/frame.o \
 	analyzers/hist.o \
 	analyzers/stats.o \
 	analyzers/stages.o \
@@ -113,7 +115,6 @@ RESULTS_OBJS := \
 	lib/fio.o \
 	lib/iperf3.o \
 	lib/glmark2.o \
-	lib/frame.o \
 	lib/netns.o \
 	hypervisor/qemu/qemu.o \
 	hypervisor/qemu/trace.o \
@@ -172,6 +173,7 @@ TEST_OBJS := \
 	tests/lib/test_iperf3.o \
 	tests/lib/test_glmark2.o \
 	tests/lib/test_frame.o \
+	tests/lib/test_tap.o \
 	tests/reports/test_charts.o \
 	tests/hypervisor/test_qemu.o \
 	tests/hypervisor/test_qemu_trace.o \

@@ -1,15 +1,15 @@
 /*
  * A network namespace with a TAP device (see netns.h), by ioctl as
- * kvmtool's and QEMU's tap helpers do: TUNSETIFF on /dev/net/tun, then
+ * kvmtool's and QEMU's tap helpers do: the TAP from lib/tap.c, then
  * SIOCSIF* on an inet socket.
  */
 #include "lib/netns.h"
+#include "lib/tap.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
-#include <linux/if_tun.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,7 +74,6 @@ fail:
 int netns__enter_with_tap(const char *ifname, const char *addr, int prefix_len, char *why,
 			  size_t why_len)
 {
-	struct ifreq ifr = { 0 };
 	char what[160];
 	int tap;
 
@@ -83,23 +82,11 @@ int netns__enter_with_tap(const char *ifname, const char *addr, int prefix_len, 
 			 strerror(errno));
 		return -1;
 	}
-	tap = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (tap < 0) {
-		snprintf(why, why_len, "network namespace: /dev/net/tun: %s", strerror(errno));
-		return -1;
-	}
-	/* IFF_VNET_HDR: what QEMU and libvirt set up, so virtio-net keeps its
-	 * checksum and segmentation offloads. */
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(tap, TUNSETIFF, &ifr)) {
-		snprintf(why, why_len, "network namespace: TUNSETIFF: %s", strerror(errno));
-		close(tap);
-		return -1;
-	}
-	if (netns__addr_up(ifname, addr, prefix_len, what, sizeof(what))) {
+	tap = tap__open(ifname, false, what, sizeof(what));
+	if (tap < 0 || netns__addr_up(ifname, addr, prefix_len, what, sizeof(what))) {
 		snprintf(why, why_len, "network namespace: %s", what);
-		close(tap);
+		if (tap >= 0)
+			close(tap);
 		return -1;
 	}
 	return tap;
