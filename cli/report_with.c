@@ -83,6 +83,15 @@ static double base_of(const struct rdb_cell *c, size_t first, size_t last)
 	return NAN;
 }
 
+/* A table cell with v / base, or "-" without an emulated mode to divide by. */
+static void ratio(FILE *html, double v, double base)
+{
+	if (isnan(base) || base <= 0)
+		fputs("<td class=\"na\">-</td>", html);
+	else
+		fprintf(html, "<td>%.2f</td>", v / base);
+}
+
 int report__with(FILE *html, struct charts *charts, sqlite3 *db, const struct rdb_run *a,
 		 const struct rdb_cell *ca, size_t na, const struct rdb_run *b,
 		 const struct rdb_cell *cb, size_t nb)
@@ -136,10 +145,13 @@ int report__with(FILE *html, struct charts *charts, sqlite3 *db, const struct rd
 			mean_ci(t, &m[n + 1], &lo[n + 1], &hi[n + 1]);
 			fputs("<tr><td class=\"l\">", html);
 			html__text(html, ca[i].mode);
-			fprintf(html, "</td><td>%.1f %s [%.1f, %.1f]</td><td>%.2f</td>"
-				"<td>%.1f %s [%.1f, %.1f]</td><td>%.2f</td></tr>\n", m[n], ca[i].unit,
-				lo[n], hi[n], m[n] / base_a, m[n + 1], t->unit, lo[n + 1], hi[n + 1],
-				m[n + 1] / base_b);
+			fprintf(html, "</td><td>%.1f %s [%.1f, %.1f]</td>", m[n], ca[i].unit,
+				lo[n], hi[n]);
+			ratio(html, m[n], base_a);
+			fprintf(html, "<td>%.1f %s [%.1f, %.1f]</td>", m[n + 1], t->unit, lo[n + 1],
+				hi[n + 1]);
+			ratio(html, m[n + 1], base_b);
+			fputs("</tr>\n", html);
 			snprintf(lab[n], sizeof(lab[n]), "%s %s", ca[i].mode, short_name(a));
 			snprintf(lab[n + 1], sizeof(lab[n + 1]), "%s %s", t->mode, short_name(b));
 			labels[n] = lab[n];
