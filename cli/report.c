@@ -232,6 +232,7 @@ static void workload(struct ctx *x, size_t first, size_t last, int idx)
 	size_t counts[MAX_MODES], i;
 	int n = 0, ns = 0;
 	char name[96], title[160];
+	bool have_lat = false, have_samples = false, have_exits = false;
 
 	fprintf(x->html, "<h3>");
 	html__text(x->html, key->workload);
@@ -266,9 +267,19 @@ static void workload(struct ctx *x, size_t first, size_t last, int idx)
 		sorted[n] = samples(x->db, c->id, &counts[n]);
 		if (stage_means(x->db, c->id, &st[ns * NR_STAGE_COLS]))
 			slabels[ns++] = c->mode;
-		fprintf(x->html, "</td><td>%zu</td><td>%.1f %s [%.1f, %.1f]</td><td>%.1f us</td>"
-			"<td>%.1f us [%.1f, %.1f]</td>", c->n, mn[n], c->unit, lo[n], hi[n],
-			mean(&x->p50[i]) / 1e3, pm[n], plo[n], phi[n]);
+		fprintf(x->html, "</td><td>%zu</td><td>%.1f %s [%.1f, %.1f]</td>", c->n, mn[n],
+			c->unit, lo[n], hi[n]);
+		/* Not every workload has latencies (iperf3, glmark2): "-", no chart. */
+		if (x->p50[i].n && x->p99[i].n) {
+			fprintf(x->html, "<td>%.1f us</td><td>%.1f us [%.1f, %.1f]</td>",
+				mean(&x->p50[i]) / 1e3, pm[n], plo[n], phi[n]);
+			have_lat = true;
+		} else {
+			fputs("<td class=\"na\">-</td><td class=\"na\">-</td>", x->html);
+			pm[n] = plo[n] = phi[n] = 0;
+		}
+		have_samples |= counts[n] > 0;
+		have_exits |= x->exits[i].n > 0;
 		if (x->exits[i].n)
 			fprintf(x->html, "<td>%.2f</td>", ex[n]);
 		else
@@ -289,20 +300,27 @@ static void workload(struct ctx *x, size_t first, size_t last, int idx)
 	snprintf(title, sizeof(title), "%s %s: %s by mode", key->class, key->workload, key->metric);
 	charts__bars(x->charts, name, title, x->h[first].unit, labels, mn, lo, hi, n);
 	html__chart(x->html, name, title);
-	snprintf(name, sizeof(name), "w%d-p99", idx);
-	snprintf(title, sizeof(title), "%s %s: p99 latency by mode (lower is better)", key->class,
-		 key->workload);
-	charts__bars(x->charts, name, title, "us", labels, pm, plo, phi, n);
-	html__chart(x->html, name, title);
-	snprintf(name, sizeof(name), "w%d-cdf", idx);
-	snprintf(title, sizeof(title), "%s %s: latency CDF, every I/O of every iteration", key->class,
-		 key->workload);
-	charts__cdf(x->charts, name, title, labels, (const double *const *)sorted, counts, n);
-	html__chart(x->html, name, title);
-	snprintf(name, sizeof(name), "w%d-exits", idx);
-	snprintf(title, sizeof(title), "%s %s: user-space exits per I/O", key->class, key->workload);
-	charts__bars(x->charts, name, title, "exits", labels, ex, exlo, exhi, n);
-	html__chart(x->html, name, title);
+	if (have_lat) {
+		snprintf(name, sizeof(name), "w%d-p99", idx);
+		snprintf(title, sizeof(title), "%s %s: p99 latency by mode (lower is better)",
+			 key->class, key->workload);
+		charts__bars(x->charts, name, title, "us", labels, pm, plo, phi, n);
+		html__chart(x->html, name, title);
+	}
+	if (have_samples) {
+		snprintf(name, sizeof(name), "w%d-cdf", idx);
+		snprintf(title, sizeof(title), "%s %s: latency CDF, every I/O of every iteration",
+			 key->class, key->workload);
+		charts__cdf(x->charts, name, title, labels, (const double *const *)sorted, counts, n);
+		html__chart(x->html, name, title);
+	}
+	if (have_exits) {
+		snprintf(name, sizeof(name), "w%d-exits", idx);
+		snprintf(title, sizeof(title), "%s %s: user-space exits per I/O", key->class,
+			 key->workload);
+		charts__bars(x->charts, name, title, "exits", labels, ex, exlo, exhi, n);
+		html__chart(x->html, name, title);
+	}
 	if (ns) {
 		snprintf(name, sizeof(name), "w%d-stages", idx);
 		snprintf(title, sizeof(title), "%s %s: time per request, stage by stage", key->class,
