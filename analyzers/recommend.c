@@ -19,16 +19,18 @@ const char *recommend__mode_name(enum rec_mode_id m)
 	return m < REC_NR ? names[m] : "none";
 }
 
-/* "0.21 of native, p99 0.47 ms, 12.3 us CPU per I/O" */
+/* "0.21 of native throughput, p99 0.47 ms, 12.3 us CPU per I/O" */
 static void costs(char *buf, size_t len, const struct rec_mode *m)
 {
 	size_t n = 0;
 
 	if (m->native_ratio > 0)
-		n += (size_t)snprintf(buf + n, len - n, "%.2f of native throughput, ", m->native_ratio);
+		n += (size_t)snprintf(buf + n, len - n, "%.2f of native throughput", m->native_ratio);
 	else
-		n += (size_t)snprintf(buf + n, len - n, "%.0f per second, ", m->throughput);
-	n += (size_t)snprintf(buf + n, len - n, "p99 %.2f ms", m->p99_ns / 1e6);
+		n += (size_t)snprintf(buf + n, len - n, "%.1f %s", m->throughput,
+				      m->unit[0] ? m->unit : "per second");
+	if (m->p99_ns > 0 && n < len)
+		n += (size_t)snprintf(buf + n, len - n, ", p99 %.2f ms", m->p99_ns / 1e6);
 	if (m->cpu_ns_per_io > 0 && n < len)
 		snprintf(buf + n, len - n, ", %.1f us CPU per I/O", m->cpu_ns_per_io / 1e3);
 }

@@ -23,8 +23,9 @@ struct rec_mode {
 	bool measured;
 	char unavailable[160];	/* why not measured, if known */
 	double throughput;	/* headline, higher is better (mean over workloads) */
+	char unit[16];		/* its unit: "IO/s", "Mbit/s", "frames/s" */
 	double native_ratio;	/* geometric mean of throughput / native per workload; 0: no native */
-	double p99_ns;		/* mean over workloads */
+	double p99_ns;		/* mean over workloads; 0: none measured */
 	double cpu_ns_per_io;	/* vCPU + backend, 0 when unknown */
 };
 

@@ -34,7 +34,7 @@ int advice__for_run(sqlite3 *db, sqlite3_int64 run, struct class_advice **out, s
 	size_t nh, np, nv, ni, i, k;
 	struct class_advice *a = NULL;
 	/* per class and mode: workloads seen, sums, log-ratio sums */
-	struct acc { int n, nr; double tput, p99, cpu, logr; } acc[8][REC_NR];
+	struct acc { int n, nr, np; double tput, p99, cpu, logr; } acc[8][REC_NR];
 
 	*n = 0;
 	if (rdb__cells(db, run, NULL, &h, &nh) || rdb__cells(db, run, "lat_p99", &p99, &np) ||
@@ -70,7 +70,11 @@ int advice__for_run(sqlite3 *db, sqlite3_int64 run, struct class_advice **out, s
 		a[k].modes[m].measured = true;
 		acc[k][m].n++;
 		acc[k][m].tput += mean(c);
-		acc[k][m].p99 += mean(&p99[i]);
+		if (p99[i].n) {	/* iperf3 and glmark2 give none */
+			acc[k][m].p99 += mean(&p99[i]);
+			acc[k][m].np++;
+		}
+		snprintf(a[k].modes[m].unit, sizeof(a[k].modes[m].unit), "%s", c->unit);
 		acc[k][m].cpu += mean(&vcpu[i]) + mean(&io[i]);
 		strcpy(key.mode, "native");
 		nat = rdb__find(h, nh, &key);
@@ -88,7 +92,7 @@ int advice__for_run(sqlite3 *db, sqlite3_int64 run, struct class_advice **out, s
 			if (!x->n)
 				continue;
 			a[k].modes[m].throughput = x->tput / x->n;
-			a[k].modes[m].p99_ns = x->p99 / x->n;
+			a[k].modes[m].p99_ns = x->np ? x->p99 / x->np : 0;
 			a[k].modes[m].cpu_ns_per_io = x->cpu / x->n;
 			a[k].modes[m].native_ratio = x->nr == x->n ? exp(x->logr / x->nr) : 0;
 		}
