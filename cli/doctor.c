@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/run.h"
 #include "lib/env.h"
 
 struct check {
@@ -38,22 +39,6 @@ static bool kvm_usable(char *why, size_t len)
 	}
 	close(vm);
 	return true;
-}
-
-static bool in_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char buf[512];
-
-	while (path && *path) {
-		size_t n = strcspn(path, ":");
-
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog);
-		if (access(buf, X_OK) == 0)
-			return true;
-		path += n + (path[n] == ':');
-	}
-	return false;
 }
 
 static int count_dir(const char *path)
@@ -85,7 +70,7 @@ int cmd_doctor(int argc, char **argv)
 	bool json = argc > 1 && !strcmp(argv[1], "--json");
 	const char *kind = env__kvm_kind();
 	char why[96];
-	bool kvm = kvm_usable(why, sizeof(why)), qemu = in_path("qemu-system-x86_64");
+	bool kvm = kvm_usable(why, sizeof(why)), qemu = run__have("qemu-system-x86_64");
 	bool pvm = !strcmp(kind, "PVM");
 	int groups = count_dir("/sys/kernel/iommu_groups");
 	bool btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
@@ -103,16 +88,16 @@ int cmd_doctor(int argc, char **argv)
 	add(c, &n, "qemu-tcg", qemu,
 	    qemu ? "qemu-system-x86_64 found" : "qemu-system-x86_64 not installed (scripts/install-deps)");
 	/* What vioscope run --hypervisor qemu can do beyond the disk. */
-	add(c, &n, "qemu-net", qemu && geteuid() == 0 && in_path("iperf3"),
+	add(c, &n, "qemu-net", qemu && geteuid() == 0 && run__have("iperf3"),
 	    !qemu ? "needs qemu-system-x86_64" : geteuid() ? "the namespace and TAP need root"
-	    : in_path("iperf3") ? "iperf3 over a TAP in a network namespace of the run's own"
+	    : run__have("iperf3") ? "iperf3 over a TAP in a network namespace of the run's own"
 				: "iperf3 not installed (scripts/install-deps)");
-	add(c, &n, "qemu-gfx", qemu && in_path("glmark2-es2-drm"),
-	    in_path("glmark2-es2-drm") ? "glmark2-es2-drm on bochs-display and virtio-gpu (Mesa "
+	add(c, &n, "qemu-gfx", qemu && run__have("glmark2-es2-drm"),
+	    run__have("glmark2-es2-drm") ? "glmark2-es2-drm on bochs-display and virtio-gpu (Mesa "
 					 "llvmpipe in the guest)"
 				       : "glmark2-es2-drm not installed (scripts/install-deps nested)");
-	add(c, &n, "qemu-virgl", qemu && in_path("glmark2-es2-drm") && in_path("xvfb-run"),
-	    in_path("xvfb-run") ? "virtio-gpu-gl through SDL/GL under Xvfb (no render node here)"
+	add(c, &n, "qemu-virgl", qemu && run__have("glmark2-es2-drm") && run__have("xvfb-run"),
+	    run__have("xvfb-run") ? "virtio-gpu-gl through SDL/GL under Xvfb (no render node here)"
 				: "xvfb-run not installed (scripts/install-deps nested)");
 	add(c, &n, "nested-testbed", qemu,
 	    qemu ? "scripts/testbed: real KVM (nested SVM) and VFIO under QEMU-TCG, relative figures only"

@@ -13,6 +13,7 @@
  * cell in progress, and --resume continues it.
  */
 #include <cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -129,10 +130,31 @@ int run__wait(pid_t pid)
 
 bool run__have(const char *prog)
 {
-	char cmd[128];
+	const char *path = getenv("PATH");
+	char buf[512];
 
-	snprintf(cmd, sizeof(cmd), "command -v '%s' >/dev/null 2>&1", prog);
-	return system(cmd) == 0;
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog);
+		if (access(buf, X_OK) == 0)
+			return true;
+		path += n + (path[n] == ':');
+	}
+	return false;
+}
+
+bool run__have_iommu(void)
+{
+	DIR *d = opendir("/sys/kernel/iommu_groups");
+	struct dirent *e;
+	bool any = false;
+
+	while (d && (e = readdir(d)))
+		any |= e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return any;
 }
 
 int run__command(char *const argv[], const char *log)

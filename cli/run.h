@@ -79,8 +79,10 @@ int run_disk__qemu_fio(const struct run_ctx *ctx, const char *class, const char 
 int run__command(char *const argv[], const char *log);
 pid_t run__spawn(char *const argv[], const char *log);
 int run__wait(pid_t pid);
-/* prog is in PATH. */
+/* prog is in PATH (an executable file). */
 bool run__have(const char *prog);
+/* The host has IOMMU groups (VFIO pass-through can run). */
+bool run__have_iommu(void);
 
 struct qemu_vm;
 

@@ -15,7 +15,6 @@
  * a Linux guest running fio (run_disk__qemu_fio).
  */
 #include <cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,24 +30,11 @@
 
 #define IMAGE_SIZE "64M"
 
-static bool have_iommu(void)
-{
-	DIR *d = opendir("/sys/kernel/iommu_groups");
-	struct dirent *e;
-	bool any = false;
-
-	while (d && (e = readdir(d)))
-		any |= e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return any;
-}
-
 static const char *disk_unavailable(const struct run_ctx *ctx, const char *mode, char *buf,
 				    size_t len)
 {
 	if (!strcmp(mode, "pt")) {
-		if (!have_iommu())
+		if (!run__have_iommu())
 			return "no IOMMU (/sys/kernel/iommu_groups is empty): VFIO pass-through "
 			       "cannot run here; the nested test bed measures it "
 			       "(make bench-disk-nested)";

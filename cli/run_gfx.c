@@ -31,7 +31,8 @@ static const char *gfx_unavailable(const struct run_ctx *ctx, const char *mode, 
 				   size_t len)
 {
 	if (!strcmp(mode, "pt"))
-		return "no IOMMU and no GPU here: VFIO pass-through of a GPU cannot run";
+		return run__have_iommu() ? "VFIO pass-through of a GPU is not built yet"
+					 : "no IOMMU here: VFIO pass-through of a GPU cannot run";
 	if (!strcmp(mode, "native"))
 		return "no DRM device on this host (glmark2 needs one)";
 	if (strcmp(mode, "emul") && strcmp(mode, "pv")) {
