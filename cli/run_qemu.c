@@ -57,11 +57,12 @@ const char *run_qemu__unavailable(const struct run_ctx *ctx, const char *class,
 	return NULL;
 }
 
-/* QEMU in a network namespace with an iperf3 server; exits with QEMU's
- * status (125: the namespace could not be set up, said in log). */
-static void __attribute__((noreturn)) net_child(struct qemu_vm *vm, char **argv, size_t max,
-						char *buf, size_t len, const char *log,
-						const char *server_log)
+/* QEMU in a network namespace with an iperf3 server, its command line
+ * from argv[first] on; exits with QEMU's status (125: the namespace could
+ * not be set up, said in log). */
+static void __attribute__((noreturn)) net_child(struct qemu_vm *vm, char **argv, size_t first,
+						size_t max, char *buf, size_t len,
+						const char *log, const char *server_log)
 {
 	char why[200];
 	pid_t server;
@@ -82,7 +83,7 @@ static void __attribute__((noreturn)) net_child(struct qemu_vm *vm, char **argv,
 	server = run__spawn((char *[]){ "/usr/bin/env", "iperf3", "--server", "--one-off",
 					"--bind", QEMU_NET_HOST, NULL }, server_log);
 	vm->tap_fd = tap;
-	if (fcntl(tap, F_SETFD, 0) || qemu__argv(vm, argv + 2, max - 2, buf, len) < 0)
+	if (fcntl(tap, F_SETFD, 0) || qemu__argv(vm, argv + first, max - first, buf, len) < 0)
 		_exit(125);
 	rc = run__command(argv, log);
 	if (server > 0) {
@@ -122,6 +123,7 @@ cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, struct run_
 	char events[256], trace_log[256];
 	const char *err;
 	struct stat st;
+	size_t n = 0;
 	cJSON *j;
 	int rc;
 
@@ -151,32 +153,27 @@ cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, struct run_
 	/* timeout(1) first: a guest that hangs must not hang the run. A GL
 	 * display gets a private X server (xvfb-run -a: a free display
 	 * number, the server gone with QEMU). */
-	argv[0] = "/usr/bin/timeout";
-	argv[1] = QEMU_TIMEOUT;
+	argv[n++] = "/usr/bin/timeout";
+	argv[n++] = QEMU_TIMEOUT;
 	if (qemu__needs_x(vm)) {
-		argv[2] = "xvfb-run";
-		argv[3] = "-a";
-		argv[4] = "-s";
-		argv[5] = "-screen 0 1920x1080x24 -nolisten tcp";
-		if (qemu__argv(vm, argv + 6, sizeof(argv) / sizeof(argv[0]) - 6, buf,
-			       sizeof(buf)) < 0) {
-			snprintf(why, why_len, "cannot build the QEMU command line");
-			return NULL;
-		}
-		rc = run__command(argv, log);
-	} else if (!strcmp(vm->class, "net")) {
+		argv[n++] = "xvfb-run";
+		argv[n++] = "-a";
+		argv[n++] = "-s";
+		argv[n++] = "-screen 0 1920x1080x24 -nolisten tcp";
+	}
+	if (!strcmp(vm->class, "net")) {
+		/* The command line needs the TAP, which the child makes. */
 		pid_t pid = fork();
 
 		if (pid == 0)
-			net_child(vm, argv, sizeof(argv) / sizeof(argv[0]), buf, sizeof(buf), log,
-				  server_log);
+			net_child(vm, argv, n, sizeof(argv) / sizeof(argv[0]), buf, sizeof(buf),
+				  log, server_log);
 		rc = run__wait(pid);
+	} else if (qemu__argv(vm, argv + n, sizeof(argv) / sizeof(argv[0]) - n, buf,
+			      sizeof(buf)) < 0) {
+		snprintf(why, why_len, "cannot build the QEMU command line");
+		return NULL;
 	} else {
-		if (qemu__argv(vm, argv + 2, sizeof(argv) / sizeof(argv[0]) - 2, buf,
-			       sizeof(buf)) < 0) {
-			snprintf(why, why_len, "cannot build the QEMU command line");
-			return NULL;
-		}
 		rc = run__command(argv, log);
 	}
 	/* The console is the guest's to fill: read a sane amount only. */
