@@ -22,6 +22,7 @@
 #include <cJSON.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/run.h"
 #include "hypervisor/qemu/qemu.h"
@@ -30,21 +31,27 @@
 static const char *gfx_unavailable(const struct run_ctx *ctx, const char *mode, char *buf,
 				   size_t len)
 {
+	const char *why;
+
 	if (!strcmp(mode, "pt"))
 		return run__have_iommu() ? "VFIO pass-through of a GPU is not built yet"
 					 : "no IOMMU here: VFIO pass-through of a GPU cannot run";
 	if (!strcmp(mode, "native"))
-		return "no DRM device on this host (glmark2 needs one)";
+		return access("/dev/dri", F_OK) ? "no DRM device on this host (glmark2 needs one)"
+						: "glmark2 on the host (the ceiling) is not built yet";
 	if (strcmp(mode, "emul") && strcmp(mode, "pv")) {
 		snprintf(buf, len, "unknown mode '%s' (emul, pv, pt, native)", mode);
 		return buf;
 	}
 	if (strcmp(ctx->hypervisor, "qemu"))
 		return "vioscope-vmm has no display device yet: run it with --hypervisor qemu";
+	why = run_qemu__unavailable(ctx, "gfx", mode, buf, len);
+	if (why)
+		return why;
 	if (!ctx->gfx_image)
 		return "no graphics guest image: glmark2-es2-drm is not installed "
 		       "(scripts/install-deps nested)";
-	return run_qemu__unavailable(ctx, "gfx", mode, buf, len);
+	return NULL;
 }
 
 static int gfx_run(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
