@@ -73,6 +73,7 @@ VMM_CORE_OBJS := \
 	hypervisor/backends/blk.o \
 	hypervisor/backends/sync.o \
 	hypervisor/backends/uring.o \
+	hypervisor/backends/net.o \
 	hypervisor/ioeventfd.o \
 	hypervisor/evloop.o \
 	hypervisor/device.o \
@@ -93,7 +94,10 @@ VMM_CORE_OBJS := \
 	hypervisor/devices/vfio-pci.o \
 	hypervisor/devices/disk-args.o \
 	hypervisor/devices/virtio-blk.o \
-	hypervisor/devices/ahci.o
+	hypervisor/devices/ahci.o \
+	hypervisor/devices/virtio-net.o \
+	hypervisor/devices/e1000.o \
+	hypervisor/devices/e1000-ring.o
 
 VMM_OBJS := hypervisor/main.o $(VMM_CORE_OBJS) $(LIB_OBJS)
 
@@ -161,6 +165,8 @@ TEST_OBJS := \
 	tests/hypervisor/test_results.o \
 	tests/hypervisor/test_vfio_pci.o \
 	tests/hypervisor/devices/test_virtio_blk.o \
+	tests/hypervisor/devices/test_virtio_net.o \
+	tests/hypervisor/devices/test_e1000.o \
 	tests/hypervisor/devices/test_ahci.o \
 	tests/hypervisor/devices/test_i8042.o \
 	tests/analyzers/test_hist.o \

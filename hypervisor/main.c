@@ -43,6 +43,8 @@ struct options {
 	int nr_passthrough;
 	const char *disks[4];		/* MODE:SPEC */
 	int nr_disks;
+	const char *nets[2];		/* MODE:SPEC */
+	int nr_nets;
 	int timeout_s;
 	bool console;
 	bool samples;
@@ -64,6 +66,8 @@ static void usage(FILE *f)
 "  --disk pv|emul:PATH[,size=64M][,engine=uring|sync][,direct][,delay=US]\n"
 "                       a virtio-blk (pv) or AHCI (emul) disk on a raw image\n"
 "                       (delay: hold each completion US us, to test regressions)\n"
+"  --net pv|emul:tap=IFNAME|fd=N[,mac=52:54:00:12:34:56]\n"
+"                       a virtio-net (pv) or e1000 (emul) NIC on a TAP (up to 2)\n"
 "  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M, at most 3G)\n"
 "  --cpus N             vCPUs (default 1, at most 64)\n"
 "  --json FILE          write results, exits, device metrics and environment\n"
@@ -122,6 +126,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "json", required_argument, NULL, 'j' },
 		{ "passthrough", required_argument, NULL, 'p' },
 		{ "disk", required_argument, NULL, 'd' },
+		{ "net", required_argument, NULL, 'N' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "samples", no_argument, NULL, 'S' },
@@ -152,6 +157,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 			if (strncmp(optarg, "pv:", 3) && strncmp(optarg, "emul:", 5))
 				die("--disk %s: expected pv:PATH (virtio-blk) or emul:PATH (AHCI)", optarg);
 			o->disks[o->nr_disks++] = optarg;
+			break;
+		case 'N':
+			if (o->nr_nets == 2)
+				die("--net: at most 2 NICs");
+			if (strncmp(optarg, "pv:", 3) && strncmp(optarg, "emul:", 5))
+				die("--net %s: expected pv:tap=IF (virtio-net) or emul:tap=IF (e1000)", optarg);
+			o->nets[o->nr_nets++] = optarg;
 			break;
 		case 'p':
 			if (o->nr_passthrough == 4)
@@ -388,6 +400,12 @@ static int vm__build(struct kvm *kvm, const struct options *o)
 		bool pv = !strncmp(o->disks[i], "pv:", 3);
 
 		if (!device__create(kvm, pv ? "virtio-blk" : "ahci", o->disks[i] + (pv ? 3 : 5)))
+			return -ENODEV;
+	}
+	for (i = 0; i < o->nr_nets; i++) {
+		bool pv = !strncmp(o->nets[i], "pv:", 3);
+
+		if (!device__create(kvm, pv ? "virtio-net" : "e1000", o->nets[i] + (pv ? 3 : 5)))
 			return -ENODEV;
 	}
 	regions__publish(kvm);	/* for the collectors: which device owns an address */

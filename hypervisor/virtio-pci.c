@@ -148,6 +148,9 @@ static void set_status(struct virtio_pci *vp, uint8_t v)
 	    ((vp->driver_features & ~offered(vp)) ||
 	     !(vp->driver_features & (1ULL << VIRTIO_F_VERSION_1))))
 		v &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
+	if ((v & VIRTIO_CONFIG_S_FEATURES_OK) && !(vp->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    vp->ops->features_ok)
+		vp->ops->features_ok(vp);
 	vp->status = (uint8_t)(v | (vp->status & VIRTIO_CONFIG_S_NEEDS_RESET));
 }
 

@@ -31,6 +31,8 @@ struct virtio_dev_ops {
 	void (*config_read)(struct virtio_pci *vp, uint32_t off, void *data, uint32_t len);
 	/* Runs on the event loop thread when the driver kicked queue q. */
 	void (*notify)(struct virtio_pci *vp, unsigned int q);
+	/* Optional: the driver's features were accepted (FEATURES_OK). */
+	void (*features_ok)(struct virtio_pci *vp);
 	/* The driver reset the device: forget in-flight state. */
 	void (*reset)(struct virtio_pci *vp);
 };

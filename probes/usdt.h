@@ -34,6 +34,10 @@
 	  "virtio-blk: a request parsed and handed to the block backend")	\
 	X(blk_complete, "head, status",					\
 	  "virtio-blk: a request answered (status byte, used ring)")		\
+	X(net_tx, "dev, bytes, error",					\
+	  "a NIC model handed one frame to its backend (error: errno, 0 ok)") \
+	X(net_rx, "dev, bytes, buffers",					\
+	  "a NIC model placed one frame from its backend in guest buffers") \
 	X(ahci_command, "slot, command, lba",					\
 	  "AHCI: a command slot started (ATA command code, LBA)")		\
 	X(ahci_complete, "slot, status",					\
