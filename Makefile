@@ -214,7 +214,10 @@ GUEST_OBJS := \
 	hypervisor/guest/poke.o \
 	hypervisor/guest/virtio.o \
 	hypervisor/guest/ahci.o \
-	hypervisor/guest/disk.o
+	hypervisor/guest/disk.o \
+	hypervisor/guest/nic-virtio.o \
+	hypervisor/guest/nic-e1000.o \
+	hypervisor/guest/net.o
 
 GUEST_CFLAGS := -O2 -g -std=gnu11 -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-mno-red-zone -fno-stack-protector -mcmodel=small -mgeneral-regs-only \

@@ -1,6 +1,6 @@
 /*
  * vioscope peer --dev IFNAME --mode sink|source|echo|ping [--size BYTES]
- *               [--count N] [--seconds S] [--json]
+ *               [--count N] [--seconds S] [--rate PPS] [--start-on-frame] [--json]
  *
  * The host side of a network measurement (issue: network path): raw
  * Ethernet frames on one interface (a TAP in the run's namespace, or one
@@ -12,7 +12,9 @@
  * interface's address as source, 0x88B5, then "VIOS", a 32-bit sequence
  * number, the 64-bit CLOCK_MONOTONIC send time, and a pattern (byte i of
  * the payload = seq + i) that the sink checks byte by byte.
- *   source  sends --count frames (or for --seconds) as fast as it can
+ *   source  sends --count frames (or for --seconds) as fast as it can, or
+ *           at --rate frames/s; --start-on-frame: once a frame came from
+ *           the other side (a guest ready to receive)
  *   sink    takes them until --count, --seconds or 1 s of silence: frames,
  *           bad frames (wrong pattern or size), lost and reordered
  *           (sequence gaps and steps back), and of the lost how many its
@@ -52,6 +54,8 @@ struct peer {
 	size_t size;
 	unsigned long count;
 	double seconds;
+	double rate;			/* source: frames per second, 0 = flat out */
+	bool start_on_frame;		/* source: after a frame from the other side */
 	/* results */
 	unsigned long frames, bad, lost, reordered, socket_drops;
 	double bytes, elapsed_s;
@@ -109,13 +113,53 @@ static bool done(const struct peer *p, unsigned long n, uint64_t t0)
 	return p->seconds > 0 && (double)(now_ns() - t0) / 1e9 >= p->seconds;
 }
 
+/* --start-on-frame: waits up to 30 s for a vioscope frame from the other
+ * side (a guest saying it is ready to receive). */
+static void peer__wait_start(struct peer *p)
+{
+	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+	unsigned char buf[FRAME_MAX + 64];
+	uint64_t t0 = now_ns();
+
+	for (;;) {
+		int left = 30000 - (int)((now_ns() - t0) / 1000000);
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, left) <= 0)
+			die("peer: no start frame within 30 s");
+		n = recv(p->fd, buf, sizeof(buf), MSG_TRUNC);
+		if (n >= ETH_HLEN && memcmp(buf + ETH_ALEN, p->mac, ETH_ALEN))
+			return;
+	}
+}
+
+/* --rate: frame i leaves at t0 + i / rate (sleeps when ahead). */
+static void pace(const struct peer *p, uint64_t t0, unsigned long i)
+{
+	uint64_t due = t0 + (uint64_t)((double)i * 1e9 / p->rate), now = now_ns();
+
+	if (due > now + 50000) {
+		struct timespec ts = { (time_t)((due - now) / 1000000000ull),
+				       (long)((due - now) % 1000000000ull) };
+
+		nanosleep(&ts, NULL);
+	}
+	while (now_ns() < due)
+		;
+}
+
 static void peer__source(struct peer *p)
 {
 	unsigned char buf[FRAME_MAX];
-	uint64_t t0 = now_ns();
+	uint64_t t0;
 	uint32_t seq = 0;
 
+	if (p->start_on_frame)
+		peer__wait_start(p);
+	t0 = now_ns();
 	while (!done(p, p->frames, t0)) {
+		if (p->rate > 0)
+			pace(p, t0, p->frames);
 		frame__fill(buf, p->size, p->mac, seq, now_ns());
 		if (send(p->fd, buf, p->size, 0) < 0) {
 			if (errno == ENOBUFS || errno == EAGAIN)
@@ -268,6 +312,8 @@ int cmd_peer(int argc, char **argv)
 		{ "size", required_argument, NULL, 's' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "seconds", required_argument, NULL, 't' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "start-on-frame", no_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ 0 },
 	};
@@ -297,10 +343,17 @@ int cmd_peer(int argc, char **argv)
 			if (*end || p.seconds <= 0)
 				die("peer: --seconds is a positive number, not '%s'", optarg);
 			break;
+		case 'r':
+			p.rate = strtod(optarg, &end);
+			if (*end || p.rate <= 0)
+				die("peer: --rate is frames per second (> 0), not '%s'", optarg);
+			break;
+		case 'S': p.start_on_frame = true; break;
 		case 'j': json = true; break;
 		default:
 			die("peer: usage: vioscope peer --dev IFNAME --mode sink|source|echo|ping "
-			    "[--size BYTES] [--count N] [--seconds S] [--json]");
+			    "[--size BYTES] [--count N] [--seconds S] [--rate PPS] [--start-on-frame] "
+			    "[--json]");
 		}
 	}
 	if (!dev || !mode)

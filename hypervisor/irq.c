@@ -129,11 +129,20 @@ int irq__irqfd(struct kvm *kvm, int fd, int gsi, int assign)
 	return kvm_ioctl(kvm->vm_fd, KVM_IRQFD, &irqfd);
 }
 
+static uint64_t raised;
+
+uint64_t irq__total_raised(void)
+{
+	return __atomic_load_n(&raised, __ATOMIC_RELAXED);
+}
+
 int irq__line(struct kvm *kvm, int irq, int level)
 {
 	struct kvm_irq_level l = { .irq = (uint32_t)irq, .level = (uint32_t)level };
 
 	if (kvm->vm_fd < 0)
 		return -EBADF;
+	if (level)
+		__atomic_add_fetch(&raised, 1, __ATOMIC_RELAXED);
 	return kvm_ioctl(kvm->vm_fd, KVM_IRQ_LINE, &l);
 }

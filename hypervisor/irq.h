@@ -18,5 +18,7 @@ int irq__set_msi_route(struct kvm *kvm, int gsi, uint64_t addr, uint32_t data);
 int irq__irqfd(struct kvm *kvm, int fd, int gsi, int assign);
 /* Drives a legacy interrupt line (IOAPIC/PIC pin). */
 int irq__line(struct kvm *kvm, int irq, int level);
+/* Line assertions (level 1) so far, all devices: INTx interrupts sent. */
+uint64_t irq__total_raised(void);
 
 #endif /* VIOSCOPE__IRQ_H */

@@ -17,6 +17,7 @@
 #include "hypervisor/evloop.h"
 #include "hypervisor/ioeventfd.h"
 #include "hypervisor/msix.h"
+#include "hypervisor/irq.h"
 #include "hypervisor/kvm.h"
 #include "hypervisor/vcpu.h"
 #include "lib/log.h"
@@ -27,7 +28,7 @@ static const char *const kind_names[] = {
 	[VIO_MICRO_PIO] = "pio", [VIO_MICRO_MMIO] = "mmio",
 	[VIO_MICRO_IOEVENTFD] = "ioeventfd", [VIO_MICRO_IRQ] = "irq",
 	[VIO_MICRO_PIO_RAW] = "pio-raw", [VIO_MICRO_MMIO_RAW] = "mmio-raw",
-	[VIO_MICRO_NULL] = "null", [VIO_DISK] = "disk",
+	[VIO_MICRO_NULL] = "null", [VIO_DISK] = "disk", [VIO_NET] = "net",
 };
 
 static const char *const status_names[] = {
@@ -42,6 +43,7 @@ static const char *const space_names[] = {
 
 static const char *const irq_mode_names[] = {
 	[VIO_IRQ_NONE] = "none", [VIO_IRQ_MSIX] = "msix", [VIO_IRQ_POLL] = "poll",
+	[VIO_IRQ_INTX] = "intx",
 };
 
 #define NAME_OR(tbl, i, dflt) \
@@ -101,7 +103,7 @@ void results__observe(struct kvm *kvm, struct observed *o)
 	dev = device__find(kvm, "bench");
 	o->ioeventfd = ioeventfd__total() +
 		       (dev ? metrics__value(&dev->metrics, "trapped_kicks") : 0);
-	o->irqs = msix__total_sent();
+	o->irqs = msix__total_sent() + irq__total_raised();
 	o->evloop_cpu_ns = kvm->evloop ? evloop__cpu_ns(kvm->evloop) : 0;
 	o->vcpu_have = (1u << PERF_NR) - 1;
 	for (i = 0; i < kvm->nr_cpus; i++)
@@ -428,6 +430,57 @@ static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 	}
 }
 
+static const char *const net_mode_names[] = {
+	[VIO_NET_TX] = "tx", [VIO_NET_RX] = "rx", [VIO_NET_PINGPONG] = "pingpong",
+};
+
+/*
+ * A net record: frames per second and Gbit/s (tx, rx) or round trips
+ * (pingpong: the per_op distribution is the round trip), the costs per
+ * frame, and the drops on each side: the guest's sequence gaps and bad
+ * frames, the NIC model's own (no room in the guest, backend refused).
+ */
+static void add_net(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
+{
+	const struct vio_net *n = &gr->rec.net;
+	bool emul = n->flags & VIO_NET_EMUL;
+	double secs = kvm->tsc_khz && gr->rec.tsc_end > gr->rec.tsc_start ?
+		      (double)(gr->rec.tsc_end - gr->rec.tsc_start) / ((double)kvm->tsc_khz * 1e3) : 0;
+	double frames = gr->rec.ops ? (double)gr->rec.ops : 1;
+	struct device *dev = device__find(kvm, emul ? "e1000" : "virtio-net");
+	cJSON *m = cJSON_AddArrayToObject(o, "metrics");
+
+	cJSON_AddStringToObject(o, "mode", NAME_OR(net_mode_names, n->mode, "?"));
+	cJSON_AddNumberToObject(o, "frame_size", n->size);
+	cJSON_AddStringToObject(o, "device", emul ? "e1000" : "virtio-net");
+	cJSON_AddBoolToObject(o, "verify", n->verify);
+	cJSON_AddNumberToObject(o, "sent", (double)n->sent);
+	cJSON_AddNumberToObject(o, "received", (double)n->received);
+	cJSON_AddNumberToObject(o, "other_frames", (double)n->other);
+	if (secs > 0 && n->mode == VIO_NET_PINGPONG) {
+		metric__add(m, "round_trips_per_s", "1/s", "higher_is_better", frames / secs);
+	} else if (secs > 0) {
+		metric__add(m, "frames_per_s", "frames/s", "higher_is_better", frames / secs);
+		metric__add(m, "throughput_gbit_s", "Gbit/s", "higher_is_better",
+			   frames * n->size * 8 / secs / 1e9);
+	}
+	metric__add(m, "interrupts_per_frame", "count", "lower_is_better",
+		   (double)n->interrupts / frames);
+	metric__add(m, "backend_cpu_ns_per_frame", "ns", "lower_is_better",
+		   (double)(gr->during.io_have & (1u << PERF_TASK_CLOCK) ?
+			    gr->during.io_perf[PERF_TASK_CLOCK] : gr->during.evloop_cpu_ns) / frames);
+	if (gr->during.vcpu_have & (1u << PERF_TASK_CLOCK))
+		metric__add(m, "vcpu_cpu_ns_per_frame", "ns", "lower_is_better",
+			   (double)gr->during.vcpu_perf[PERF_TASK_CLOCK] / frames);
+	metric__add(m, "frames_lost", "frames", "lower_is_better", (double)n->lost);
+	metric__add(m, "frames_bad", "frames", "lower_is_better", (double)n->bad);
+	metric__add(m, "frames_reordered", "frames", "lower_is_better", (double)n->reordered);
+	if (dev)
+		metric__add(m, "nic_drops", "frames", "lower_is_better",
+			   (double)(metrics__value(&dev->metrics, "tx_dropped") +
+				    metrics__value(&dev->metrics, "rx_dropped")));
+}
+
 cJSON *results__to_json(struct kvm *kvm)
 {
 	struct results *r = kvm->results;
@@ -478,6 +531,8 @@ cJSON *results__to_json(struct kvm *kvm)
 		add_threads(kvm, o, gr);
 		if (rec->kind == VIO_DISK)
 			add_disk(kvm, o, gr);
+		else if (rec->kind == VIO_NET)
+			add_net(kvm, o, gr);
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
@@ -508,6 +563,36 @@ void results__print(cJSON *records, FILE *f)
 					fprintf(f, "  %s %.0f", n + 18, json__num(mt, NAN, "value", NULL, NULL));
 			}
 			fprintf(f, "  exits/io pio %.2f mmio %.2f kicks %.2f irqs %.2f%s\n",
+				json__num(r, NAN, "exits_per_op", "pio", NULL), json__num(r, NAN, "exits_per_op", "mmio", NULL),
+				json__num(r, NAN, "exits_per_op", "ioeventfd_signals", NULL),
+				json__num(r, NAN, "exits_per_op", "irqs_injected", NULL),
+				strcmp(status, "ok") ? "  [failed]" : "");
+			continue;
+		}
+		if (!strcmp(kind, "net")) {
+			const cJSON *mt;
+
+			fprintf(f, "net   %-8s %-10s %4.0f B %7.0f frames  sent %.0f received %.0f",
+				cJSON_GetStringValue(cJSON_GetObjectItem(r, "mode")),
+				cJSON_GetStringValue(cJSON_GetObjectItem(r, "device")),
+				json__num(r, NAN, "frame_size", NULL, NULL), json__num(r, NAN, "ops", NULL, NULL),
+				json__num(r, NAN, "sent", NULL, NULL), json__num(r, NAN, "received", NULL, NULL));
+			cJSON_ArrayForEach(mt, cJSON_GetObjectItem(r, "metrics")) {
+				const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(mt, "name"));
+				double v = json__num(mt, NAN, "value", NULL, NULL);
+
+				if (!strcmp(n, "frames_per_s"))
+					fprintf(f, "  %8.0f frames/s", v);
+				else if (!strcmp(n, "throughput_gbit_s"))
+					fprintf(f, "  %.3f Gbit/s", v);
+				else if (!strcmp(n, "frames_lost") || !strcmp(n, "frames_bad"))
+					fprintf(f, "  %s %.0f", n + 7, v);
+			}
+			if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(r, "mode")), "pingpong"))
+				fprintf(f, "  rtt p50 %.2f us p99 %.2f us",
+					json__num(r, NAN, "per_op", "ns", "p50") / 1e3,
+					json__num(r, NAN, "per_op", "ns", "p99") / 1e3);
+			fprintf(f, "  exits/frame pio %.2f mmio %.2f kicks %.2f irqs %.2f%s\n",
 				json__num(r, NAN, "exits_per_op", "pio", NULL), json__num(r, NAN, "exits_per_op", "mmio", NULL),
 				json__num(r, NAN, "exits_per_op", "ioeventfd_signals", NULL),
 				json__num(r, NAN, "exits_per_op", "irqs_injected", NULL),

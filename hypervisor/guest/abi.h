@@ -56,6 +56,7 @@ enum vio_micro_kind {
 	VIO_MICRO_MMIO_RAW = 6,
 	VIO_MICRO_NULL = 7,		/* no operation: the cost of the timing itself */
 	VIO_DISK = 16,			/* the disk workload (record carries struct vio_disk) */
+	VIO_NET = 17,			/* the net workload (record carries struct vio_net) */
 };
 
 enum vio_disk_rw {
@@ -78,6 +79,27 @@ struct vio_disk {
 };
 
 #define VIO_DISK_EMUL	(1u << 0)	/* the AHCI disk (else virtio-blk) */
+
+enum vio_net_mode { VIO_NET_TX = 0, VIO_NET_RX = 1, VIO_NET_PINGPONG = 2 };
+
+/* Net workload details, inside struct vio_result. Frames are vioscope's
+ * test frames (lib/frame.h); sizes do not count the FCS. */
+struct vio_net {
+	uint32_t mode;			/* enum vio_net_mode */
+	uint32_t size;			/* bytes per frame */
+	uint64_t sent;			/* frames the guest handed to the NIC */
+	uint64_t received;		/* good frames the guest took */
+	uint64_t bad;			/* received with a wrong size, type or payload */
+	uint64_t lost;			/* sequence gaps (rx), unanswered pings */
+	uint64_t reordered;		/* a sequence number below the last one */
+	uint64_t interrupts;		/* NIC interrupts the guest took */
+	uint64_t other;			/* received frames of other EtherTypes, ignored */
+	uint32_t flags;			/* VIO_NET_* */
+	uint32_t verify;		/* 1: every payload byte checked */
+};
+
+#define VIO_NET_EMUL	(1u << 0)	/* the e1000 (else virtio-net) */
+#define VIO_NET_START_SEQ 0xffffffffu	/* rx: the frame that says "ready" */
 #define VIO_DISK_NCQ	(1u << 1)	/* AHCI with READ/WRITE FPDMA QUEUED */
 
 /*
@@ -97,6 +119,7 @@ enum vio_irq_mode {
 	VIO_IRQ_NONE = 0,
 	VIO_IRQ_MSIX = 1,		/* MSI-X vector through irqfd, wait with sti; hlt */
 	VIO_IRQ_POLL = 2,		/* no interrupt: poll the device status register */
+	VIO_IRQ_INTX = 3,		/* legacy INTx line through the I/O APIC, sti; hlt */
 };
 
 enum vio_space {
@@ -139,6 +162,7 @@ struct vio_result {
 	struct vio_samples doorbell;
 	struct vio_samples tags;
 	struct vio_disk disk;		/* kind VIO_DISK only */
+	struct vio_net net;		/* kind VIO_NET only */
 };
 
 enum vio_err {

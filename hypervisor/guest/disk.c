@@ -118,12 +118,12 @@ static void submit(unsigned int s, uint32_t type, uint64_t block, uint32_t bs)
 			sl->t_doorbell = sl->t0;
 		return;
 	}
-	vb.desc[d] = (struct vq_desc){ (uint64_t)sl, 16, VQ_F_NEXT, (uint16_t)(d + 1) };
-	vb.desc[d + 1] = (struct vq_desc){ (uint64_t)sl->buf, bs,
+	vb.q[0].desc[d] = (struct vq_desc){ (uint64_t)sl, 16, VQ_F_NEXT, (uint16_t)(d + 1) };
+	vb.q[0].desc[d + 1] = (struct vq_desc){ (uint64_t)sl->buf, bs,
 		(uint16_t)(VQ_F_NEXT | (type == T_IN ? VQ_F_WRITE : 0)), (uint16_t)(d + 2) };
-	vb.desc[d + 2] = (struct vq_desc){ (uint64_t)&sl->status, 1, VQ_F_WRITE, 0 };
+	vb.q[0].desc[d + 2] = (struct vq_desc){ (uint64_t)&sl->status, 1, VQ_F_WRITE, 0 };
 	sl->t0 = rdtsc();
-	sl->t_doorbell = gvirtio_submit(&vb, d, stamp);
+	sl->t_doorbell = gvirtio_submit(&vb.q[0], d, stamp);
 	if (!stamp)
 		sl->t_doorbell = sl->t0;
 }
@@ -146,7 +146,7 @@ static int reap(void)
 		slots[head].status = (uint8_t)gahci_failed((unsigned int)head);
 		return head;
 	}
-	while ((head = gvirtio_used(&vb, &len)) < 0) {
+	while ((head = gvirtio_used(&vb.q[0], &len)) < 0) {
 		if (ticks - start > WAIT_TICKS)
 			return -1;
 		if (vb.msix)
@@ -231,7 +231,7 @@ int disk_run(const char *args, const struct vio_boot_info *bi)
 		use_ncq = ncq && gahci_has_ncq();
 		result.disk.flags = VIO_DISK_EMUL | (use_ncq ? VIO_DISK_NCQ : 0);
 	} else {
-		ret = gvirtio_init(&vb, VBLK_TYPE, 128, DISK_VECTOR);
+		ret = gvirtio_init(&vb, VBLK_TYPE, 0, 1, 128, DISK_VECTOR);
 		if (ret) {
 			printf("guest: disk: no usable virtio-blk device (%d); add --disk pv:PATH\n", ret);
 			return VIO_ERR_NODEV;

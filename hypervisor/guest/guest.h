@@ -73,6 +73,8 @@ typedef void (*irq_handler_t)(uint8_t vector);
 void intr_init(void);
 void intr_set_handler(uint8_t vector, irq_handler_t fn);
 void lapic_eoi(void);
+/* Routes I/O APIC pin (a PCI INTx line) to vector, level-triggered. */
+void ioapic_route(unsigned int pin, uint8_t vector);
 uint32_t lapic_id(void);
 /* Periodic LAPIC timer as a watchdog for waits (vector INTR_WATCHDOG). */
 void lapic_timer_periodic(uint32_t count);
@@ -86,6 +88,7 @@ int workload_run(const struct vio_boot_info *bi);
 int micro_run(const char *args, const struct vio_boot_info *bi);
 int poke_run(const char *args);
 int disk_run(const char *args, const struct vio_boot_info *bi);
+int net_run(const char *args, const struct vio_boot_info *bi);
 /* Looks up key=value in a space-separated argument string. */
 const char *arg_get(const char *args, const char *key, char *buf, size_t len);
 /* The helpers below print "guest: <who>: ..." for bad input. 0 = all keys

@@ -13,6 +13,9 @@
 #define LVT_MASKED	0x10000
 #define LVT_PERIODIC	0x20000
 #define CODE_SELECTOR	0x10
+#define IOAPIC_BASE	0xfec00000ULL
+#define IOAPIC_SEL	0x00
+#define IOAPIC_WIN	0x10
 
 struct idt_gate {
 	uint16_t off_lo;
@@ -77,6 +80,16 @@ void lapic_timer_stop(void)
 	lapic_write(LAPIC_TIMER_ICR, 0);
 }
 
+/* I/O APIC redirection entry of pin (82093AA 3.2.4): vector, fixed, level
+ * triggered, active high (PCI INTx as KVM's I/O APIC takes it), to us. */
+void ioapic_route(unsigned int pin, uint8_t vector)
+{
+	mmio_write32(IOAPIC_BASE + IOAPIC_SEL, 0x11 + 2 * pin);
+	mmio_write32(IOAPIC_BASE + IOAPIC_WIN, lapic_id() << 24);
+	mmio_write32(IOAPIC_BASE + IOAPIC_SEL, 0x10 + 2 * pin);
+	mmio_write32(IOAPIC_BASE + IOAPIC_WIN, vector | 1u << 15);
+}
+
 void intr_set_handler(uint8_t vector, irq_handler_t fn)
 {
 	handlers[vector] = fn;
@@ -112,6 +125,11 @@ void intr_init(void)
 	set_gate(INTR_SPURIOUS, isr_spurious[0]);
 	asm volatile("lidt %0" :: "m"(idtr));
 
+	/* Mask both 8259s: a PCI INTx line goes to the I/O APIC and to the
+	 * PIC, and an unprogrammed PIC would deliver it through LINT0 with a
+	 * vector from 0 (IRQ 10 arrived as vector 2, an NMI's). */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
 	lapic_write(LAPIC_TPR, 0);
 	lapic_write(LAPIC_SVR, SVR_ENABLE | INTR_SPURIOUS);
 	lapic_timer_stop();

@@ -22,7 +22,7 @@
 #define C_QSIZE		0x18
 #define C_QMSIX		0x1a
 #define C_QENABLE	0x1c
-#define C_QNOTIFY	0x1e
+#define C_QNOTIFY	0x1e	/* queue_notify_off */
 #define C_QDESC		0x20
 #define C_QAVAIL	0x28
 #define C_QUSED		0x30
@@ -54,79 +54,117 @@ static void find_caps(struct gvirtio *v)
 	}
 }
 
-int gvirtio_init(struct gvirtio *v, uint16_t type, uint16_t max_q, uint8_t vector)
+/* Queue q's size, rings from the bump allocator, addresses, vector. */
+static int setup_queue(struct gvirtio *v, uint16_t qi, uint16_t max_q)
 {
+	struct gvq *q = &v->q[qi];
 	uint16_t size;
 
+	w16(v->common + C_QSELECT, qi);
+	size = r16(v->common + C_QSIZE);
+	while (size > max_q)
+		size >>= 1;
+	if (!size)
+		return -4;
+	q->index = qi;
+	q->size = size;
+	w16(v->common + C_QSIZE, size);
+	q->desc = guest_alloc(16ULL * size);
+	q->avail = guest_alloc(6 + 2ULL * size);
+	q->used = guest_alloc(6 + 8ULL * size);
+	if (!q->desc || !q->avail || !q->used)
+		return -5;
+	q->notify = v->notify + (uint64_t)r16(v->common + C_QNOTIFY) * v->notify_mult;
+	mmio_write32(v->common + C_QDESC, (uint32_t)(uint64_t)q->desc);
+	mmio_write32(v->common + C_QDESC + 4, 0);
+	mmio_write32(v->common + C_QAVAIL, (uint32_t)(uint64_t)q->avail);
+	mmio_write32(v->common + C_QAVAIL + 4, 0);
+	mmio_write32(v->common + C_QUSED, (uint32_t)(uint64_t)q->used);
+	mmio_write32(v->common + C_QUSED + 4, 0);
+	if (v->msix)
+		w16(v->common + C_QMSIX, 0);
+	w16(v->common + C_QENABLE, 1);
+	return r16(v->common + C_QENABLE) == 1 ? 0 : -6;
+}
+
+int gvirtio_init(struct gvirtio *v, uint16_t type, uint32_t want, unsigned int nr,
+		 uint16_t max_q, uint8_t vector)
+{
+	uint32_t offered;
+	unsigned int i;
+	int ret;
+
 	memset(v, 0, sizeof(*v));
-	if (pci_find(0x1af4, (uint16_t)(0x1040 + type), &v->pci))
+	if (nr > GVIRTIO_MAX_QUEUES || pci_find(0x1af4, (uint16_t)(0x1040 + type), &v->pci))
 		return -1;
 	find_caps(v);
 	if (!v->common || !v->notify)
 		return -2;
 	w8(v->common + C_STATUS, 0);
 	w8(v->common + C_STATUS, ST_ACK | ST_DRIVER);
+	mmio_write32(v->common + C_DFSELECT, 0);
+	offered = mmio_read32(v->common + C_DF);
 	mmio_write32(v->common + C_GFSELECT, 0);
-	mmio_write32(v->common + C_GF, 0);
+	mmio_write32(v->common + C_GF, offered & want);
 	mmio_write32(v->common + C_GFSELECT, 1);
-	mmio_write32(v->common + C_GF, 1);	/* VIRTIO_F_VERSION_1 only */
+	mmio_write32(v->common + C_GF, 1);	/* VIRTIO_F_VERSION_1 */
+	v->features = (uint64_t)(offered & want) | 1ULL << 32;
 	w8(v->common + C_STATUS, ST_ACK | ST_DRIVER | ST_FEATURES_OK);
 	if (!(r8(v->common + C_STATUS) & ST_FEATURES_OK))
 		return -3;
-
-	w16(v->common + C_QSELECT, 0);
-	size = r16(v->common + C_QSIZE);
-	while (size > max_q)
-		size >>= 1;
-	if (!size)
-		return -4;
-	v->qsize = size;
-	w16(v->common + C_QSIZE, size);
-	v->desc = guest_alloc(16ULL * size);
-	v->avail = guest_alloc(6 + 2ULL * size);
-	v->used = guest_alloc(6 + 8ULL * size);
-	if (!v->desc || !v->avail || !v->used)
-		return -5;
-	mmio_write32(v->common + C_QDESC, (uint32_t)(uint64_t)v->desc);
-	mmio_write32(v->common + C_QDESC + 4, 0);
-	mmio_write32(v->common + C_QAVAIL, (uint32_t)(uint64_t)v->avail);
-	mmio_write32(v->common + C_QAVAIL + 4, 0);
-	mmio_write32(v->common + C_QUSED, (uint32_t)(uint64_t)v->used);
-	mmio_write32(v->common + C_QUSED + 4, 0);
-	if (pci_msix_enable(&v->pci, 0, vector) == 0) {
-		w16(v->common + C_QMSIX, 0);
-		v->msix = r16(v->common + C_QMSIX) == 0;
+	v->msix = pci_msix_enable(&v->pci, 0, vector) == 0;
+	for (i = 0; i < nr; i++) {
+		ret = setup_queue(v, (uint16_t)i, max_q);
+		if (ret)
+			return ret;
+		if (v->msix) {
+			w16(v->common + C_QSELECT, (uint16_t)i);
+			v->msix = r16(v->common + C_QMSIX) == 0;
+		}
 	}
-	w16(v->common + C_QENABLE, 1);
 	w8(v->common + C_STATUS, ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
-	return r16(v->common + C_QENABLE) == 1 ? 0 : -6;
+	return 0;
 }
 
-uint64_t gvirtio_submit(struct gvirtio *v, uint16_t head, int stamp)
+void gvirtio_add(struct gvq *q, uint16_t head)
 {
-	uint64_t t = 0;
-
-	v->avail[2 + (v->avail_idx & (v->qsize - 1))] = head;
+	q->avail[2 + (q->avail_idx & (q->size - 1))] = head;
 	asm volatile("" ::: "memory");	/* x86: stores stay in order */
-	v->avail[1] = ++v->avail_idx;
-	/* Notify: queue 0's register (ioeventfd in the VMM). */
-	if (stamp)
-		t = rdtsc();
-	w16(v->notify, 0);
+	q->avail[1] = ++q->avail_idx;
+}
+
+uint64_t gvirtio_kick(struct gvq *q, int stamp)
+{
+	uint64_t t = stamp ? rdtsc() : 0;
+
+	asm volatile("" ::: "memory");
+	w16(q->notify, q->index);	/* an ioeventfd in the VMM */
 	return t;
 }
 
-int gvirtio_used(struct gvirtio *v, uint32_t *len)
+uint64_t gvirtio_submit(struct gvq *q, uint16_t head, int stamp)
 {
-	uint16_t idx = ((volatile uint16_t *)v->used)[1];
+	gvirtio_add(q, head);
+	return gvirtio_kick(q, stamp);
+}
+
+int gvirtio_used(struct gvq *q, uint32_t *len)
+{
+	uint16_t idx = ((volatile uint16_t *)q->used)[1];
 	uint32_t slot;
 
-	if (idx == v->last_used)
+	if (idx == q->last_used)
 		return -1;
-	slot = 1 + 2 * (v->last_used & (v->qsize - 1));	/* u32 units: skip flags/idx */
-	*len = v->used[slot + 1];
-	v->last_used++;
-	return (int)v->used[slot];
+	asm volatile("" ::: "memory");
+	slot = 1 + 2 * (q->last_used & (q->size - 1));	/* u32 units: skip flags/idx */
+	*len = q->used[slot + 1];
+	q->last_used++;
+	return (int)q->used[slot];
+}
+
+void gvirtio_interrupts(struct gvq *q, int on)
+{
+	q->avail[0] = on ? 0 : 1;	/* VRING_AVAIL_F_NO_INTERRUPT */
 }
 
 uint64_t gvirtio_config64(struct gvirtio *v, uint32_t off)

@@ -131,10 +131,12 @@ int workload_run(const struct vio_boot_info *bi)
 			status = micro_run(one + 5, bi);
 		} else if (!strncmp(one, "disk", 4) && (one[4] == ' ' || !one[4])) {
 			status = disk_run(one + 4, bi);
+		} else if (!strncmp(one, "net", 3) && (one[3] == ' ' || !one[3])) {
+			status = net_run(one + 3, bi);
 		} else if (!strncmp(one, "poke", 4) && (one[4] == ' ' || !one[4])) {
 			status = poke_run(one + 4);
 		} else {
-			printf("guest: unknown workload '%s' (known: micro, disk, poke)\n", one);
+			printf("guest: unknown workload '%s' (known: micro, disk, net, poke)\n", one);
 			status = VIO_ERR_WORKLOAD;
 		}
 	}
