@@ -130,6 +130,7 @@ CLI_OBJS := \
 	cli/run.o \
 	cli/run_disk.o \
 	cli/run_net.o \
+	cli/run_net_frames.o \
 	cli/run_usb.o \
 	cli/run_gfx.o \
 	cli/run_qemu.o \
@@ -196,6 +197,7 @@ TEST_OBJS := \
 	tests/integration/test_qemu_run.o \
 	tests/integration/test_qemu_agent.o \
 	tests/integration/test_peer.o \
+	tests/integration/test_net.o \
 	tests/helpers.o
 
 # The probe guest: freestanding x86-64, flags from HOST-FACTS (the CPL0

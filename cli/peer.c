@@ -106,6 +106,22 @@ static unsigned long peer__socket_drops(const struct peer *p)
 	return getsockopt(p->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) ? 0 : st.tp_drops;
 }
 
+/*
+ * One frame. A link that just came up (a veth whose other end a moment
+ * ago was down) leaves ENETDOWN pending on the socket: that is not an
+ * error for a peer that waits for traffic, and is taken as no frame.
+ */
+static ssize_t peer__recv(struct peer *p, unsigned char *buf, size_t len)
+{
+	ssize_t n = recv(p->fd, buf, len, MSG_TRUNC);
+
+	if (n < 0 && (errno == ENETDOWN || errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n < 0)
+		die("peer: recv: %s", strerror(errno));
+	return n;
+}
+
 static bool done(const struct peer *p, unsigned long n, uint64_t t0)
 {
 	if (p->count && n >= p->count)
@@ -127,7 +143,7 @@ static void peer__wait_start(struct peer *p)
 
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			die("peer: no start frame within 30 s");
-		n = recv(p->fd, buf, sizeof(buf), MSG_TRUNC);
+		n = peer__recv(p, buf, sizeof(buf));
 		if (n >= ETH_HLEN && memcmp(buf + ETH_ALEN, p->mac, ETH_ALEN))
 			return;
 	}
@@ -187,9 +203,9 @@ static void peer__sink(struct peer *p, bool echo)
 
 		if (poll(&pfd, 1, started ? 1000 : 30000) <= 0)
 			break;	/* silence: the sender is done */
-		n = recv(p->fd, buf, sizeof(buf), MSG_TRUNC);
-		if (n < 0)
-			die("peer: recv: %s", strerror(errno));
+		n = peer__recv(p, buf, sizeof(buf));
+		if (n == 0)
+			continue;
 		if (!started) {
 			t0 = now_ns();
 			started = true;
@@ -245,9 +261,9 @@ static void peer__ping(struct peer *p)
 				p->lost++;
 				break;
 			}
-			r = recv(p->fd, buf, sizeof(buf), MSG_TRUNC);
-			if (r < 0)
-				die("peer: recv: %s", strerror(errno));
+			r = peer__recv(p, buf, sizeof(buf));
+			if (r == 0)
+				continue;
 			if (!memcmp(buf + ETH_ALEN, p->mac, ETH_ALEN))
 				continue;	/* our own frame */
 			if (!frame__check(buf, (size_t)r, p->size, &got)) {

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,6 +104,9 @@ pid_t run__spawn(char *const argv[], const char *log)
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Nothing outlives the run: a killed vioscope takes its tools
+		 * (and the network namespaces they hold) along. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (fd >= 0) {
 			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);
@@ -155,6 +159,17 @@ bool run__have_iommu(void)
 	if (d)
 		closedir(d);
 	return any;
+}
+
+void run__fail_child(const char *log, const char *what)
+{
+	FILE *f = fopen(log, "a");
+
+	if (f) {
+		fprintf(f, "error: %s: %s\n", what, strerror(errno));
+		fclose(f);
+	}
+	_exit(125);
 }
 
 int run__command(char *const argv[], const char *log)
@@ -322,6 +337,12 @@ static void add_cell(struct cell **cells, size_t *nr, const char *class, const c
 }
 
 /* Registers a cell: unavailable ones are final at once, with the reason. */
+/* The metric a cell's iterations converge on. */
+static const char *cell_headline(const struct cell *c)
+{
+	return c->runner->headline_for ? c->runner->headline_for(c->spec) : c->runner->headline;
+}
+
 static void insert_cell(sqlite3 *db, sqlite3_int64 run, const struct run_ctx *ctx, struct cell *c)
 {
 	const char *reason = NULL;
@@ -330,11 +351,11 @@ static void insert_cell(sqlite3 *db, sqlite3_int64 run, const struct run_ctx *ct
 	if (!c->runner)
 		reason = "this device class is not built yet";
 	else
-		reason = c->runner->unavailable(ctx, c->mode, buf, sizeof(buf));
+		reason = c->runner->unavailable(ctx, c->mode, c->spec, buf, sizeof(buf));
 	c->id = sql1(db, "INSERT INTO cells(run_id, class, mode, workload, spec, status, reason, "
 			 "headline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "itttttt" "t", run, c->class,
 		     c->mode, c->workload, c->spec, reason ? "unavailable" : "running",
-		     reason ? reason : "", c->runner ? c->runner->headline : "");
+		     reason ? reason : "", c->runner ? cell_headline(c) : "");
 	c->active = !reason;
 }
 
@@ -524,7 +545,7 @@ static bool step(sqlite3 *db, const struct run_opts *o, const struct run_ctx *ct
 		return true;
 	}
 	add_latency(&r);
-	h = headline_of(&r, c->runner->headline);
+	h = headline_of(&r, cell_headline(c));
 	store_iteration(db, c, started, *secs, &r);
 	run_result__free(&r);
 	c->headline = realloc(c->headline, (size_t)(c->iters + 1) * sizeof(double));

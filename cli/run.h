@@ -53,9 +53,12 @@ struct run_ctx {
 struct class_runner {
 	const char *class;
 	const char *headline;		/* the metric iterations converge on */
-	/* NULL when mode can run here, else why not (in buf or static). */
-	const char *(*unavailable)(const struct run_ctx *ctx, const char *mode, char *buf,
-				   size_t len);
+	/* NULL when mode can run here for a line with these parameters, else
+	 * why not (in buf or static). */
+	const char *(*unavailable)(const struct run_ctx *ctx, const char *mode, const char *params,
+				   char *buf, size_t len);
+	/* Optional: the headline of a line with these parameters (else headline). */
+	const char *(*headline_for)(const char *params);
 	/* 0, or -1 with one line in why (the cell fails). */
 	int (*run)(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
 		   struct run_result *r, char *why, size_t why_len);
@@ -79,12 +82,27 @@ int run_disk__qemu_fio(const struct run_ctx *ctx, const char *class, const char 
 int run__command(char *const argv[], const char *log);
 pid_t run__spawn(char *const argv[], const char *log);
 int run__wait(pid_t pid);
+/* In a forked child: appends "error: what: strerror(errno)" to log and
+ * exits 125. */
+void run__fail_child(const char *log, const char *what) __attribute__((noreturn));
 /* prog is in PATH (an executable file). */
 bool run__have(const char *prog);
 /* The host has IOMMU groups (VFIO pass-through can run). */
 bool run__have_iommu(void);
 
 struct qemu_vm;
+
+/* run_net.c: client and server in two network namespaces joined by a
+ * veth pair, server side vs0 at 10.0.3.1, client side vc0 at 10.0.3.2;
+ * the server starts first (ready() says when it listens), the client's
+ * stdout goes to out. The client's exit status, or -1. */
+int run_net__two_namespaces(char **client, char **server, bool (*ready)(void),
+			    const char *out, const char *log, const char *server_log);
+/* run_net_frames.c: the frames workloads (frames=tx|rx|pingpong). */
+const char *run_net_frames__unavailable(const struct run_ctx *ctx, const char *mode,
+					char *buf, size_t len);
+int run_net_frames__run(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
+			struct run_result *r, char *why, size_t why_len);
 
 /* A net guest's network: the host side of its TAP and the guest. */
 #define QEMU_NET_HOST "10.0.2.1"

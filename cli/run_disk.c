@@ -30,7 +30,8 @@
 
 #define IMAGE_SIZE "64M"
 
-static const char *disk_unavailable(const struct run_ctx *ctx, const char *mode, char *buf,
+static const char *disk_unavailable(const struct run_ctx *ctx, const char *mode,
+				   const char *params, char *buf,
 				    size_t len)
 {
 	if (!strcmp(mode, "pt")) {

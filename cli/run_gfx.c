@@ -28,7 +28,8 @@
 #include "hypervisor/qemu/qemu.h"
 #include "lib/glmark2.h"
 
-static const char *gfx_unavailable(const struct run_ctx *ctx, const char *mode, char *buf,
+static const char *gfx_unavailable(const struct run_ctx *ctx, const char *mode,
+				   const char *params, char *buf,
 				   size_t len)
 {
 	const char *why;

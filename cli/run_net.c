@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/run.h"
@@ -32,9 +33,29 @@
 #define NATIVE_SERVER "10.0.3.1"
 #define NATIVE_CLIENT "10.0.3.2"
 
-static const char *net_unavailable(const struct run_ctx *ctx, const char *mode, char *buf,
+/* A line with frames= is a raw-frames workload (run_net_frames.c). */
+static bool is_frames(const char *params)
+{
+	char v[16];
+
+	return suite__param(params, "frames", v, sizeof(v)) != NULL;
+}
+
+static const char *net_headline(const char *params)
+{
+	char v[16] = "";
+
+	if (!suite__param(params, "frames", v, sizeof(v)))
+		return "throughput_mbit_s";
+	return strcmp(v, "pingpong") ? "frames_per_s" : "lat_p50";
+}
+
+static const char *net_unavailable(const struct run_ctx *ctx, const char *mode,
+				   const char *params, char *buf,
 				   size_t len)
 {
+	if (is_frames(params))
+		return run_net_frames__unavailable(ctx, mode, buf, len);
 	if (!strcmp(mode, "pt"))
 		return run__have_iommu() ? "VFIO pass-through of a NIC under QEMU is not built "
 					   "yet: the nested test bed measures it (an e1000e)"
@@ -52,7 +73,8 @@ static const char *net_unavailable(const struct run_ctx *ctx, const char *mode, 
 		return buf;
 	}
 	if (strcmp(ctx->hypervisor, "qemu"))
-		return "vioscope-vmm has no network device yet: run it with --hypervisor qemu";
+		return "iperf3 needs a Linux guest: run it with --hypervisor qemu (vioscope-vmm "
+		       "runs the probe guest's frames=... workloads)";
 	return run_qemu__unavailable(ctx, "net", mode, buf, len);
 }
 
@@ -128,72 +150,81 @@ static bool server_listening(void)
 	return false;
 }
 
-static void __attribute__((noreturn)) fail_child(const char *log, const char *what)
-{
-	FILE *f = fopen(log, "a");
-
-	if (f) {
-		fprintf(f, "error: %s: %s\n", what, strerror(errno));
-		fclose(f);
-	}
-	_exit(125);
-}
-
 /*
- * The native run's namespaces: this child makes the server's and forks
- * the client, which makes its own and waits; the veth pair is made here
- * with its peer put in the client's namespace (ip link ... netns PID),
- * the server started; then the client runs. Both namespaces go with
- * their processes.
+ * Two namespaces: this child makes the server's and forks the client,
+ * which makes its own and waits; the veth pair is made here with its
+ * peer put in the client's namespace (ip link ... netns PID), the server
+ * started; then the client runs. Both namespaces go with their processes.
  */
-static void __attribute__((noreturn)) native_child(char **client, const char *out,
+static void __attribute__((noreturn)) two_ns_child(char **client, char **server,
+						   bool (*ready)(void), const char *out,
 						   const char *log, const char *server_log)
 {
-	int ready[2], go[2];
+	int pready[2], go[2];
 	char pid[16], why[200], c;
-	pid_t cl, server;
-	int rc;
+	pid_t cl, srv;
+	bool gone;
+	int rc, i;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (unshare(CLONE_NEWNET))
-		fail_child(log, "unshare(CLONE_NEWNET) (needs root)");
-	if (pipe(ready) || pipe(go))
-		fail_child(log, "pipe");
+		run__fail_child(log, "unshare(CLONE_NEWNET) (needs root)");
+	if (pipe(pready) || pipe(go))
+		run__fail_child(log, "pipe");
 	cl = fork();
 	if (cl == 0) {
 		int fd;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (unshare(CLONE_NEWNET))
-			fail_child(log, "unshare(CLONE_NEWNET)");
-		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			run__fail_child(log, "unshare(CLONE_NEWNET)");
+		if (write(pready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(125);
 		if (netns__addr_up("vc0", NATIVE_CLIENT, 24, why, sizeof(why)))
-			fail_child(log, why);
+			run__fail_child(log, why);
 		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
-			fail_child(log, out);
+			run__fail_child(log, out);
 		execvp(client[0], client);
-		fail_child(log, "iperf3");
+		run__fail_child(log, client[1] ? client[1] : client[0]);
 	}
-	if (cl < 0 || read(ready[0], &c, 1) != 1)
-		fail_child(log, "the client's namespace");
+	if (cl < 0 || read(pready[0], &c, 1) != 1)
+		run__fail_child(log, "the client's namespace");
 	snprintf(pid, sizeof(pid), "%d", (int)cl);
 	if (run__command((char *[]){ "/usr/bin/env", "ip", "link", "add", "vs0", "type", "veth",
 				     "peer", "name", "vc0", "netns", pid, NULL }, server_log))
-		fail_child(log, "ip link add (veth)");
+		run__fail_child(log, "ip link add (veth)");
 	if (netns__addr_up("vs0", NATIVE_SERVER, 24, why, sizeof(why)))
-		fail_child(log, why);
-	server = run__spawn((char *[]){ "/usr/bin/env", "iperf3", "--server", "--one-off",
-					"--bind", NATIVE_SERVER, NULL }, server_log);
-	if (!server_listening())
-		fail_child(log, "iperf3's server did not start");
+		run__fail_child(log, why);
+	srv = run__spawn(server, server_log);
+	if (!ready())
+		run__fail_child(log, "the server did not start");
 	if (write(go[1], "g", 1) != 1)
-		fail_child(log, "the client");
+		run__fail_child(log, "the client");
 	rc = run__wait(cl);
-	kill(server, SIGTERM);
-	run__wait(server);
+	/* A server that ends by itself (iperf3 --one-off, a sink after 1 s of
+	 * silence) gets 1.5 s to do so, then SIGTERM. */
+	for (i = 0, gone = false; rc == 0 && i < 30 && !gone; i++)
+		if (!(gone = waitpid(srv, NULL, WNOHANG) == srv))
+			usleep(50000);
+	if (!gone) {
+		kill(srv, SIGTERM);
+		waitpid(srv, NULL, 0);
+	}
 	_exit(rc < 0 ? 126 : rc);
+}
+
+int run_net__two_namespaces(char **client, char **server, bool (*ready)(void),
+			    const char *out, const char *log, const char *server_log)
+{
+	pid_t pid;
+
+	unlink(out);
+	unlink(log);
+	pid = fork();
+	if (pid == 0)
+		two_ns_child(client, server, ready, out, log, server_log);
+	return run__wait(pid);
 }
 
 /* The host-native ceiling: the same iperf3 between two namespaces over a
@@ -202,20 +233,16 @@ static int run_native(const struct run_ctx *ctx, const char *kind, const char *s
 		      const char *rate, struct run_result *r, char *why, size_t why_len)
 {
 	char out[256], log[256], server_log[256], *client[20], *text;
+	char *server[] = { "/usr/bin/env", "iperf3", "--server", "--one-off", "--bind",
+			   NATIVE_SERVER, NULL };
 	cJSON *j;
-	pid_t pid;
 	int rc;
 
 	snprintf(out, sizeof(out), "%s/iperf3-native.json", ctx->workdir);
 	snprintf(log, sizeof(log), "%s/iperf3-native.log", ctx->workdir);
 	snprintf(server_log, sizeof(server_log), "%s/iperf3-server.log", ctx->workdir);
-	unlink(out);
-	unlink(log);
 	client_argv(client, NATIVE_SERVER, kind, secs, rate);
-	pid = fork();
-	if (pid == 0)
-		native_child(client, out, log, server_log);
-	rc = run__wait(pid);
+	rc = run_net__two_namespaces(client, server, server_listening, out, log, server_log);
 	text = file__read_text(out);
 	j = text ? cJSON_Parse(text) : NULL;
 	free(text);
@@ -241,6 +268,8 @@ static int net_run(const struct run_ctx *ctx, const char *mode, const struct sui
 	cJSON *j;
 	int rc;
 
+	if (is_frames(l->params))
+		return run_net_frames__run(ctx, mode, l, r, why, why_len);
 	suite__param(l->params, "kind", kind, sizeof(kind));
 	suite__param(l->params, "bitrate", rate, sizeof(rate));
 	suite__param(l->params, "qemu_runtime", secs, sizeof(secs));
@@ -263,6 +292,7 @@ static int net_run(const struct run_ctx *ctx, const char *mode, const struct sui
 const struct class_runner run_net = {
 	.class = "net",
 	.headline = "throughput_mbit_s",
+	.headline_for = net_headline,
 	.unavailable = net_unavailable,
 	.run = net_run,
 };

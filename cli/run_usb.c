@@ -27,7 +27,8 @@ static bool have_usb_device(void)
 	return any;
 }
 
-static const char *usb_unavailable(const struct run_ctx *ctx, const char *mode, char *buf,
+static const char *usb_unavailable(const struct run_ctx *ctx, const char *mode,
+				   const char *params, char *buf,
 				   size_t len)
 {
 	if (!strcmp(mode, "pt"))

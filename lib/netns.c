@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if.h>
 #include <sched.h>
 #include <stdio.h>
@@ -70,6 +71,18 @@ fail:
 	return -1;
 }
 
+static void sysctl_set(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, v, strlen(v)) < 0) {
+		/* absent or refused: the namespace works without it */
+	}
+	close(fd);
+}
+
 int netns__enter_with_tap(const char *ifname, const char *addr, int prefix_len, char *why,
 			  size_t why_len)
 {
@@ -81,6 +94,10 @@ int netns__enter_with_tap(const char *ifname, const char *addr, int prefix_len, 
 			 strerror(errno));
 		return -1;
 	}
+	/* Only the test's own traffic on the link: no IPv6 router and
+	 * neighbour solicitations from the new interfaces (best effort). */
+	sysctl_set("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+	sysctl_set("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
 	tap = tap__open(ifname, false, what, sizeof(what));
 	if (tap < 0 || netns__addr_up(ifname, addr, prefix_len, what, sizeof(what))) {
 		snprintf(why, why_len, "network namespace: %s", what);

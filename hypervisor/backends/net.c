@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if.h>
 #include <linux/if_tun.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
  * to be a datagram one (one packet per read). */
 static int adopt_fd(struct net_backend *nb, int fd, char *why, size_t why_len)
 {
-	unsigned int flags = 0;
+	struct ifreq ifr = { 0 };
 	int type = 0, hdr = NET_HDR_LEN;
 	socklen_t len = sizeof(type);
 
@@ -47,8 +48,8 @@ static int adopt_fd(struct net_backend *nb, int fd, char *why, size_t why_len)
 		snprintf(why, why_len, "fd=%d is not open", fd);
 		return -EBADF;
 	}
-	if (ioctl(fd, TUNGETIFF, &flags) == 0) {
-		if (!(flags & IFF_VNET_HDR) || ioctl(fd, TUNSETVNETHDRSZ, &hdr)) {
+	if (ioctl(fd, TUNGETIFF, &ifr) == 0) {
+		if (!(ifr.ifr_flags & IFF_VNET_HDR) || ioctl(fd, TUNSETVNETHDRSZ, &hdr)) {
 			snprintf(why, why_len, "fd=%d: a TAP without IFF_VNET_HDR", fd);
 			return -EINVAL;
 		}
