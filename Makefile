@@ -341,7 +341,8 @@ bench: deps
 # make fuzz: libFuzzer + ASan/UBSan on the image loaders (FUZZ_SECONDS each).
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -I. -D_GNU_SOURCE
-FUZZERS := $(BIN)/fuzz-elf $(BIN)/fuzz-bzimage $(BIN)/fuzz-virtq $(BIN)/fuzz-ahci
+FUZZERS := $(BIN)/fuzz-elf $(BIN)/fuzz-bzimage $(BIN)/fuzz-virtq $(BIN)/fuzz-ahci \
+	$(BIN)/fuzz-e1000 $(BIN)/fuzz-virtio-net
 FUZZ_AHCI_SRCS := tests/fuzz/fuzz_ahci.c hypervisor/devices/ahci.c hypervisor/devices/disk-args.c \
 	hypervisor/backends/blk.c hypervisor/backends/sync.c hypervisor/backends/uring.c \
 	hypervisor/device.c hypervisor/metrics.c hypervisor/msix.c hypervisor/pci.c hypervisor/bus.c \
@@ -351,6 +352,20 @@ $(BIN)/fuzz-ahci: $(FUZZ_AHCI_SRCS)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -o $@ $^ -lcjson -luring -lpthread
+# The NIC models: their rings, headers and control commands.
+FUZZ_NET_SRCS := hypervisor/backends/net.c lib/tap.c hypervisor/device.c hypervisor/metrics.c \
+	hypervisor/msix.c hypervisor/pci.c hypervisor/bus.c hypervisor/irq.c hypervisor/kvm.c \
+	hypervisor/evloop.c hypervisor/virtq.c hypervisor/virtio-pci.c hypervisor/ioeventfd.c \
+	analyzers/hist.c lib/log.c collectors/perf_event.c hypervisor/vcpu.c
+$(BIN)/fuzz-e1000: tests/fuzz/fuzz_e1000.c hypervisor/devices/e1000.c hypervisor/devices/e1000-ring.c \
+		   $(FUZZ_NET_SRCS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -o $@ $^ -lcjson -lpthread
+$(BIN)/fuzz-virtio-net: tests/fuzz/fuzz_virtio_net.c hypervisor/devices/virtio-net.c $(FUZZ_NET_SRCS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -o $@ $^ -lcjson -lpthread
 $(BIN)/fuzz-virtq: tests/fuzz/fuzz_virtq.c hypervisor/virtq.c hypervisor/kvm.c hypervisor/irq.c \
 		   hypervisor/pci.c hypervisor/bus.c lib/log.c
 	$(call msg,FUZZ-CC,$@)
@@ -375,8 +390,8 @@ fuzz: deps $(GUEST)
 	$(Q)cp $(GUEST) $(OUT)/fuzz/elf/seed
 	$(Q)if ls .cache/kernel/boot/vmlinuz-* >/dev/null 2>&1; then \
 		head -c 131072 $$(ls .cache/kernel/boot/vmlinuz-* | head -1) > $(OUT)/fuzz/bzimage/seed; fi
-	$(Q)mkdir -p $(OUT)/fuzz/virtq $(OUT)/fuzz/ahci
-	$(Q)set -e; for t in elf bzimage virtq ahci; do \
+	$(Q)mkdir -p $(OUT)/fuzz/virtq $(OUT)/fuzz/ahci $(OUT)/fuzz/e1000 $(OUT)/fuzz/virtio-net
+	$(Q)set -e; for t in elf bzimage virtq ahci e1000 virtio-net; do \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
 		$(BIN)/fuzz-$$t $(OUT)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=131072 -timeout=10 \
 			> $(OUT)/fuzz/$$t.log 2>&1 || { tail -40 $(OUT)/fuzz/$$t.log; exit 1; }; \
