@@ -234,7 +234,7 @@ CLI := $(BIN)/vioscope
 GUEST := $(BIN)/vioscope-guest.elf
 TESTS := $(BIN)/vioscope-tests
 
-.PHONY: all deps check check-slow check-nested demo bench bench-disk bench-disk-nested bench-probes \
+.PHONY: all deps check check-slow check-nested demo bench bench-disk bench-disk-nested bench-net bench-probes \
 	bench-regression bench-analyzers fuzz clean FORCE
 all: $(VMM) $(CLI) $(GUEST) $(TESTS)
 
@@ -402,6 +402,11 @@ fuzz: deps $(GUEST)
 bench-disk: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench-disk
+
+# make bench-net: e1000 vs virtio-net vs host-native for the workloads/net frames.
+bench-net: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/bench-net
 
 # make bench-analyzers: the stage analyzer's speed on 10 M synthetic events.
 $(BIN)/bench-analyzers: $(OUT)/tests/bench/bench_analyzers.o $(addprefix $(OUT)/,$(LIB_OBJS))

@@ -38,8 +38,8 @@ int advice__for_run(sqlite3 *db, sqlite3_int64 run, struct class_advice **out, s
 
 	*n = 0;
 	if (rdb__cells(db, run, NULL, &h, &nh) || rdb__cells(db, run, "lat_p99", &p99, &np) ||
-	    rdb__cells(db, run, "vcpu_cpu_ns_per_io", &vcpu, &nv) ||
-	    rdb__cells(db, run, "backend_cpu_ns_per_io", &io, &ni))
+	    rdb__cells(db, run, "vcpu_cpu_ns_per_io|vcpu_cpu_ns_per_frame", &vcpu, &nv) ||
+	    rdb__cells(db, run, "backend_cpu_ns_per_io|backend_cpu_ns_per_frame", &io, &ni))
 		return -1;
 	memset(acc, 0, sizeof(acc));
 	for (i = 0; i < nh; i++) {

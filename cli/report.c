@@ -1,5 +1,5 @@
 /*
- * vioscope report [RUN] [--with RUN] [--db FILE] [--out DIR] [--format html|pdf]
+ * vioscope report [RUN] [--with RUN] [--db FILE] [--out DIR] [--format html|pdf] [--table]
  *
  * A static report of one run (default: the latest finished) from the
  * database: per class and workload, throughput and p99 by mode with 95%
@@ -8,7 +8,8 @@
  * over the runs of the same label with regressions marked, the
  * environment, and the mode advice. Charts by gnuplot (SVG + PNG, or one
  * PDF with --format pdf, the vendor report). --with adds a second run,
- * typically the other hypervisor's, side by side (report_with.c).
+ * typically the other hypervisor's, side by side (report_with.c). --table
+ * also prints every cell as a line of text.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -240,8 +241,8 @@ static void workload(struct ctx *x, size_t first, size_t last, int idx)
 	html__text(x->html, key->spec);
 	fputs("</code></p>\n<table>\n<tr><th class=\"l\">mode</th><th>iterations</th><th>", x->html);
 	html__text(x->html, key->metric);
-	fputs(" (mean, 95% CI)</th><th>p50 latency</th><th>p99 latency</th><th>exits per I/O</th>"
-	      "<th>CPU per I/O</th><th class=\"l\">status</th></tr>\n", x->html);
+	fputs(" (mean, 95% CI)</th><th>p50 latency</th><th>p99 latency</th><th>exits per op</th>"
+	      "<th>CPU per op</th><th class=\"l\">status</th></tr>\n", x->html);
 	for (i = first; i <= last && n < MAX_MODES; i++) {
 		const struct rdb_cell *c = &x->h[i];
 
@@ -316,7 +317,7 @@ static void workload(struct ctx *x, size_t first, size_t last, int idx)
 	}
 	if (have_exits) {
 		snprintf(name, sizeof(name), "w%d-exits", idx);
-		snprintf(title, sizeof(title), "%s %s: user-space exits per I/O", key->class,
+		snprintf(title, sizeof(title), "%s %s: user-space exits per operation (I/O, frame)", key->class,
 			 key->workload);
 		charts__bars(x->charts, name, title, "exits", labels, ex, exlo, exhi, n);
 		html__chart(x->html, name, title);
@@ -335,6 +336,38 @@ static void workload(struct ctx *x, size_t first, size_t last, int idx)
 }
 
 
+/* --table: the cells as text, one line each (bench scripts, CI logs). */
+static void table(const struct ctx *x, FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "%-5s %-20s %-6s %5s %12s %-9s %10s %10s %9s %10s\n", "class", "workload", "mode",
+		"iters", "mean", "unit", "p50 us", "p99 us", "exits/op", "cpu us/op");
+	for (i = 0; i < x->n; i++) {
+		const struct rdb_cell *c = &x->h[i];
+
+		fprintf(f, "%-5s %-20s %-6s ", c->class, c->workload, c->mode);
+		if (!c->n) {
+			fprintf(f, "%5s %s: %.70s\n", "-", c->status, c->reason);
+			continue;
+		}
+		fprintf(f, "%5zu %12.1f %-9s", c->n, mean(c), c->unit);
+		if (x->p50[i].n && x->p99[i].n)
+			fprintf(f, " %10.1f %10.1f", mean(&x->p50[i]) / 1e3, mean(&x->p99[i]) / 1e3);
+		else
+			fprintf(f, " %10s %10s", "-", "-");
+		if (x->exits[i].n)
+			fprintf(f, " %9.2f", mean(&x->exits[i]));
+		else
+			fprintf(f, " %9s", "-");
+		if (x->vcpu[i].n || x->io[i].n)
+			fprintf(f, " %10.1f\n", ((x->vcpu[i].n ? mean(&x->vcpu[i]) : 0) +
+						(x->io[i].n ? mean(&x->io[i]) : 0)) / 1e3);
+		else
+			fprintf(f, " %10s\n", "-");
+	}
+}
+
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -342,10 +375,12 @@ int cmd_report(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "with", required_argument, NULL, 'w' },
+		{ "table", no_argument, NULL, 't' },
 		{ 0 },
 	};
 	const char *db_path = DB_DEFAULT_PATH, *out = "results/report", *format = "html";
 	const char *with = NULL;
+	bool text = false;
 	struct class_advice *adv = NULL;
 	struct ctx x = { 0 };
 	size_t nadv = 0, i, first;
@@ -358,6 +393,7 @@ int cmd_report(int argc, char **argv)
 		case 'd': db_path = optarg; break;
 		case 'o': out = optarg; break;
 		case 'w': with = optarg; break;
+		case 't': text = true; break;
 		case 'f':
 			if (strcmp(optarg, "html") && strcmp(optarg, "pdf"))
 				die("report: --format is html or pdf, not '%s'", optarg);
@@ -365,7 +401,7 @@ int cmd_report(int argc, char **argv)
 			break;
 		default:
 			die("report: usage: vioscope report [RUN] [--with RUN] [--db FILE] "
-			    "[--out DIR] [--format html|pdf]");
+			    "[--out DIR] [--format html|pdf] [--table]");
 		}
 	}
 	if (argc - optind > 1)
@@ -384,9 +420,9 @@ int cmd_report(int argc, char **argv)
 	if (!x.charts || rdb__cells(x.db, x.run.id, NULL, &x.h, &x.n) ||
 	    rdb__cells(x.db, x.run.id, "lat_p50", &x.p50, &i) ||
 	    rdb__cells(x.db, x.run.id, "lat_p99", &x.p99, &i) ||
-	    rdb__cells(x.db, x.run.id, "exits_per_io", &x.exits, &i) ||
-	    rdb__cells(x.db, x.run.id, "vcpu_cpu_ns_per_io", &x.vcpu, &i) ||
-	    rdb__cells(x.db, x.run.id, "backend_cpu_ns_per_io", &x.io, &i) ||
+	    rdb__cells(x.db, x.run.id, "exits_per_io|exits_per_frame", &x.exits, &i) ||
+	    rdb__cells(x.db, x.run.id, "vcpu_cpu_ns_per_io|vcpu_cpu_ns_per_frame", &x.vcpu, &i) ||
+	    rdb__cells(x.db, x.run.id, "backend_cpu_ns_per_io|backend_cpu_ns_per_frame", &x.io, &i) ||
 	    (with && rdb__cells(x.db, x.with.id, NULL, &x.wh, &x.nw)) ||
 	    advice__for_run(x.db, x.run.id, &adv, &nadv))
 		die("report: cannot read run %lld from %s", (long long)x.run.id, db_path);
@@ -446,6 +482,8 @@ int cmd_report(int argc, char **argv)
 	if (charts__render(x.charts, format, tl, 4, why, sizeof(why)))
 		die("report: %s", why);
 	printf("%s/%s\n", out, strcmp(format, "pdf") ? "index.html" : "report.pdf");
+	if (text)
+		table(&x, stdout);
 	for (i = 0; i < nadv; i++)
 		printf("%s\n", adv[i].advice.why);
 	charts__free(x.charts);

@@ -122,6 +122,28 @@ int rdb__runs_of(sqlite3 *db, const char *label, struct rdb_run **out, size_t *n
 	return 0;
 }
 
+/* metric "a|b": the first name that has values in this cell (a frame's
+ * exits_per_frame where a disk's is exits_per_io). */
+static void pick_metric(sqlite3_stmt *mv, sqlite3_int64 cell, const char *metric, char *out,
+			size_t len)
+{
+	const char *p = metric;
+
+	for (;;) {
+		size_t n = strcspn(p, "|");
+
+		snprintf(out, len, "%.*s", (int)n, p);
+		if (!p[n])
+			return;
+		sqlite3_reset(mv);
+		sqlite3_bind_text(mv, 1, out, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(mv, 2, cell);
+		if (sqlite3_step(mv) == SQLITE_ROW)
+			return;
+		p += n + 1;
+	}
+}
+
 int rdb__cells(sqlite3 *db, sqlite3_int64 run, const char *metric, struct rdb_cell **out,
 	       size_t *n)
 {
@@ -162,12 +184,12 @@ int rdb__cells(sqlite3 *db, sqlite3_int64 run, const char *metric, struct rdb_ce
 		text(c->status, sizeof(c->status), st, 4);
 		text(c->reason, sizeof(c->reason), st, 5);
 		if (metric)
-			snprintf(c->metric, sizeof(c->metric), "%s", metric);
+			pick_metric(mv, c->id, metric, c->metric, sizeof(c->metric));
 		else
 			text(c->metric, sizeof(c->metric), st, 6);
 		sqlite3_reset(mv);
 		sqlite3_bind_text(mv, 1, c->metric, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(mv, 2, sqlite3_column_int64(st, 0));
+		sqlite3_bind_int64(mv, 2, c->id);
 		while (sqlite3_step(mv) == SQLITE_ROW) {
 			if (c->n == cap) {
 				double *d = realloc(c->vals, (cap = cap ? cap * 2 : 16) * sizeof(double));

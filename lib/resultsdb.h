@@ -38,7 +38,8 @@ int rdb__latest(sqlite3 *db, struct rdb_run *r, char *why, size_t why_len);
 int rdb__run(sqlite3 *db, const char *spec, struct rdb_run *r, char *why, size_t why_len);
 /* The finished runs of a label, oldest first (caller frees). */
 int rdb__runs_of(sqlite3 *db, const char *label, struct rdb_run **out, size_t *n);
-/* Every cell of a run with metric's values (NULL: each cell's headline). */
+/* Every cell of a run with metric's values (NULL: each cell's headline;
+ * "a|b": per cell the first of these names that has values). */
 int rdb__cells(sqlite3 *db, sqlite3_int64 run, const char *metric, struct rdb_cell **out,
 	       size_t *n);
 void rdb__free_cells(struct rdb_cell *c, size_t n);
