@@ -234,7 +234,7 @@ CLI := $(BIN)/vioscope
 GUEST := $(BIN)/vioscope-guest.elf
 TESTS := $(BIN)/vioscope-tests
 
-.PHONY: all deps check check-slow check-nested demo bench bench-disk bench-disk-nested bench-net bench-probes \
+.PHONY: all deps check check-slow check-nested demo bench bench-disk bench-disk-nested bench-net bench-net-nested bench-probes \
 	bench-regression bench-analyzers fuzz clean FORCE
 all: $(VMM) $(CLI) $(GUEST) $(TESTS)
 
@@ -407,6 +407,11 @@ bench-disk: deps
 bench-net: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench-net
+
+# make bench-net-nested: vioscope-vmm beside QEMU-KVM per NIC mode in the test bed.
+bench-net-nested: deps all
+	$(Q)scripts/install-deps nested
+	$(Q)scripts/bench-net-nested
 
 # make bench-analyzers: the stage analyzer's speed on 10 M synthetic events.
 $(BIN)/bench-analyzers: $(OUT)/tests/bench/bench_analyzers.o $(addprefix $(OUT)/,$(LIB_OBJS))

@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/run.h"
 #include "lib/env.h"
+#include "lib/tap.h"
 
 struct check {
 	const char *name;
@@ -66,12 +67,12 @@ static void add(struct check *c, unsigned int *n, const char *name, bool ok, con
 
 int cmd_doctor(int argc, char **argv)
 {
-	struct check c[9];
+	struct check c[11];
 	bool json = argc > 1 && !strcmp(argv[1], "--json");
 	const char *kind = env__kvm_kind();
-	char why[96];
+	char why[96], vhost_why[96] = "";
 	bool kvm = kvm_usable(why, sizeof(why)), qemu = run__have("qemu-system-x86_64");
-	bool pvm = !strcmp(kind, "PVM");
+	bool pvm = !strcmp(kind, "PVM"), vhost;
 	int groups = count_dir("/sys/kernel/iommu_groups");
 	bool btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
 	unsigned int i, n = 0;
@@ -87,6 +88,15 @@ int cmd_doctor(int argc, char **argv)
 	    !kvm ? why : pvm ? "this host's KVM is PVM (no VT-x/SVM)" : kind);
 	add(c, &n, "qemu-tcg", qemu,
 	    qemu ? "qemu-system-x86_64 found" : "qemu-system-x86_64 not installed (scripts/install-deps)");
+	/* The NIC models: a TAP in a namespace, the peer's raw socket. */
+	add(c, &n, "vmm-net", kvm && geteuid() == 0 && !access("/dev/net/tun", R_OK | W_OK),
+	    !kvm ? why : geteuid() ? "the namespace, TAP and raw sockets need root"
+	    : access("/dev/net/tun", R_OK | W_OK) ? "no /dev/net/tun (modprobe tun)"
+	    : "e1000 and virtio-net on a TAP, vioscope peer in a namespace of the run's own");
+	vhost = tap__have_vhost_net(vhost_why, sizeof(vhost_why));
+	add(c, &n, "vhost-net", vhost,
+	    !vhost ? vhost_why : "/dev/vhost-net opens: the kernel data path is there "
+				 "(vioscope-vmm serves virtio-net in user space)");
 	/* What vioscope run --hypervisor qemu can do beyond the disk. */
 	add(c, &n, "qemu-net", qemu && geteuid() == 0 && run__have("iperf3"),
 	    !qemu ? "needs qemu-system-x86_64" : geteuid() ? "the namespace and TAP need root"

@@ -219,6 +219,8 @@ static const struct {
 	{ "virtio-blk", judge_fio_discard },
 	{ "ahci", judge_fio },
 	{ "e1000e-passthrough", judge_iperf },
+	{ "e1000-model", judge_iperf },
+	{ "virtio-net-model", judge_iperf },
 	{ "trace-svm", judge_trace },
 	{ "trace-stages", judge_stages },
 };
@@ -237,7 +239,7 @@ int cmd_testbed_result(int argc, char **argv)
 	const char *suite = NULL, *console_path = NULL, *vmm_path = NULL, *tb_path = NULL;
 	const char *out = NULL, *trace_path = NULL;
 	char *console, *guest, *text, *s;
-	cJSON *rec, *metrics, *vmm, *tb;
+	cJSON *rec, *metrics, *vmm, *tb, *m;
 	bool ok = false, known = false;
 	unsigned int i;
 	FILE *f;
@@ -299,6 +301,12 @@ int cmd_testbed_result(int argc, char **argv)
 		ok = false;
 	}
 	free(text);
+	/* One line for scripts (bench-net-nested): the verdict and metrics. */
+	printf("%s %s", suite, ok ? "passed" : "failed");
+	cJSON_ArrayForEach(m, metrics)
+		printf(" %s=%g", cJSON_GetStringValue(cJSON_GetObjectItem(m, "name")),
+		       cJSON_GetNumberValue(cJSON_GetObjectItem(m, "value")));
+	putchar('\n');
 	cJSON_Delete(rec);
 	free(guest);
 	free(console);

@@ -1,6 +1,7 @@
 #include "hypervisor/device.h"
 
 #include <cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,10 @@ struct device *device__create(struct kvm *kvm, const char *type, const char *arg
 	dev->ops = ops;
 	dev->id = id;
 	dev->kvm = kvm;
-	snprintf(dev->name, sizeof(dev->name), "%s%u", ops->name, n);
+	/* uart0, virtio-blk0; a model whose name ends in a digit gets a dash:
+	 * e1000-0, not e10000. */
+	snprintf(dev->name, sizeof(dev->name), "%s%s%u", ops->name,
+		 isdigit((unsigned char)ops->name[strlen(ops->name) - 1]) ? "-" : "", n);
 	metrics__init(&dev->metrics);
 	ret = ops->init(kvm, dev, args);
 	if (ret) {

@@ -102,16 +102,34 @@ static uint8_t checksum(const void *p, size_t len)
 	return (uint8_t)-sum;
 }
 
-size_t mptable__size(int nr_cpus)
+size_t mptable__size(int nr_cpus, int nr_pci_intx)
 {
 	return sizeof(struct mpf) + sizeof(struct mpc_header) +
 	       (size_t)nr_cpus * sizeof(struct mpc_cpu) + 2 * sizeof(struct mpc_bus) +
-	       sizeof(struct mpc_ioapic) + (ISA_IRQS - 1 + 2) * sizeof(struct mpc_irq);
+	       sizeof(struct mpc_ioapic) +
+	       (ISA_IRQS - 1 + 2 + (size_t)nr_pci_intx) * sizeof(struct mpc_irq);
+}
+
+/* A PCI function with an interrupt pin (INTx: the e1000), or NULL. */
+static const struct pci_device *pci_intx(const struct kvm *kvm, int slot)
+{
+	const struct pci_device *d = kvm->pci.slots[slot];
+
+	return d && d->cfg[PCI_INTERRUPT_PIN] ? d : NULL;
+}
+
+static int pci_intx_count(const struct kvm *kvm)
+{
+	int slot, n = 0;
+
+	for (slot = 0; slot < PCI_MAX_SLOTS; slot++)
+		n += pci_intx(kvm, slot) != NULL;
+	return n;
 }
 
 int mptable__write(struct kvm *kvm, uint64_t gpa, size_t room)
 {
-	size_t size = mptable__size(kvm->nr_cpus);
+	size_t size = mptable__size(kvm->nr_cpus, pci_intx_count(kvm));
 	uint8_t ioapic_id = (uint8_t)kvm->nr_cpus;	/* after the CPUs' APIC ids */
 	struct mpc_header *h;
 	struct mpf *mpf;
@@ -161,6 +179,22 @@ int mptable__write(struct kvm *kvm, uint64_t gpa, size_t room)
 		*(struct mpc_irq *)p = (struct mpc_irq){ .type = MP_IOINT, .irq_type = MP_INT,
 			.src_bus = BUS_ISA, .src_irq = (uint8_t)i, .dst = ioapic_id,
 			.dst_pin = (uint8_t)i };
+		p += sizeof(struct mpc_irq);
+		n++;
+	}
+	/*
+	 * PCI INTx (4.3.4: source bus IRQ = device << 2 | pin - 1) on the pin
+	 * the function's Interrupt Line names; flags 0: PCI's own level,
+	 * active low (KVM's I/O APIC takes an asserted line as asserted).
+	 */
+	for (i = 0; i < PCI_MAX_SLOTS; i++) {
+		const struct pci_device *d = pci_intx(kvm, i);
+
+		if (!d)
+			continue;
+		*(struct mpc_irq *)p = (struct mpc_irq){ .type = MP_IOINT, .irq_type = MP_INT,
+			.src_bus = BUS_PCI, .src_irq = (uint8_t)(i << 2 | (d->cfg[PCI_INTERRUPT_PIN] - 1)),
+			.dst = ioapic_id, .dst_pin = d->cfg[PCI_INTERRUPT_LINE] };
 		p += sizeof(struct mpc_irq);
 		n++;
 	}
