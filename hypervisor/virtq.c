@@ -100,6 +100,10 @@ static int walk(struct virtq *vq, struct virtq_req *req)
 		p = kvm__gpa_to_hva(vq->kvm, d.addr, d.len);
 		if (!p)
 			return fail(vq, VIRTQ_ERR_RANGE);
+		/* An empty buffer carries nothing and is left out, so every iovec
+		 * has a last byte (a status or ack byte is written there). */
+		if (d.len == 0)
+			goto next;
 		if (segs == VIRTQ_MAX_SEGS)
 			return fail(vq, VIRTQ_ERR_SEGS);
 		if (d.flags & VRING_DESC_F_WRITE) {
@@ -115,6 +119,7 @@ static int walk(struct virtq *vq, struct virtq_req *req)
 		req->iov[segs].iov_base = p;
 		req->iov[segs].iov_len = d.len;
 		segs++;
+next:
 		if (!(d.flags & VRING_DESC_F_NEXT))
 			return 1;
 		idx = d.next;

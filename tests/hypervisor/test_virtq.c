@@ -69,6 +69,21 @@ Test(virtq, a_block_request_chain_is_split_into_out_and_in)
 	cr_assert_not(virtq__has_work(&vq));
 }
 
+/* An empty buffer (here at guest address 0, last in the chain) is left out:
+ * the byte before it, outside RAM, can never be taken as a status byte. */
+Test(virtq, empty_buffers_are_left_out)
+{
+	set_desc(desc, 0, DATA, 16, VRING_DESC_F_NEXT, 1);
+	set_desc(desc, 1, DATA + 0x400, 1, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+	set_desc(desc, 2, 0, 0, VRING_DESC_F_WRITE, 0);
+	make_available(0);
+	cr_assert_eq(virtq__pop(&vq, &req), 1);
+	cr_assert_eq(req.nr_out, 1);
+	cr_assert_eq(req.nr_in, 1);
+	cr_assert_eq(req.iov[1].iov_len, 1);
+	cr_assert_eq(req.iov[1].iov_base, (uint8_t *)kvm->ram + DATA + 0x400);
+}
+
 Test(virtq, push_fills_the_used_ring_and_honours_no_interrupt)
 {
 	set_desc(desc, 2, DATA, 8, 0, 0);
