@@ -276,13 +276,13 @@ Test(e1000, tso_becomes_a_gso_packet_with_fixed_headers)
 	cr_assert_eq(h->flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
 	cr_assert_eq(h->csum_start, 34);
 	cr_assert_eq(h->csum_offset, 16);
-	cr_assert_eq(b[HDR + 16] << 8 | b[HDR + 17], len - 14, "IP total length");
+	cr_assert_eq((uint32_t)(b[HDR + 16] << 8 | b[HDR + 17]), len - 14, "IP total length");
 	for (i = 0; i < 20; i += 2)
 		sum += (uint32_t)(b[HDR + 14 + i] << 8 | b[HDR + 15 + i]);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	cr_assert_eq(sum, 0xffff, "IP header checksum valid");
-	cr_assert_eq(b[HDR + 50] << 8 | b[HDR + 51], 0x1234 + (len - 34), "seed + TCP length");
+	cr_assert_eq((uint32_t)(b[HDR + 50] << 8 | b[HDR + 51]), 0x1234 + (len - 34), "seed + TCP length");
 }
 
 Test(e1000, itr_spaces_interrupts)
