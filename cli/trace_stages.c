@@ -54,10 +54,10 @@ void trace_stages__poll(struct trace_stages *t)
 	req_collector__poll(t->c);
 }
 
-/* The I/O mode a vioscope-vmm disk model stands for. */
+/* The I/O mode a vioscope-vmm disk or NIC model stands for. */
 static const char *mode_of(const char *dev)
 {
-	if (!strncmp(dev, "ahci", 4))
+	if (!strncmp(dev, "ahci", 4) || !strncmp(dev, "e1000", 5))
 		return "emul";
 	if (!strncmp(dev, "virtio-", 7))
 		return "pv";

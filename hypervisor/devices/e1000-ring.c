@@ -20,6 +20,7 @@
 #include "hypervisor/device.h"
 #include "hypervisor/devices/e1000.h"
 #include "hypervisor/kvm.h"
+#include "hypervisor/reqtrace.h"
 
 #define RX_MIN_FRAME	60	/* padded to the Ethernet minimum, FCS apart */
 #define FCS_LEN		4
@@ -122,6 +123,7 @@ static void tx_send(struct e1000 *e)
 	const struct e1000_tx_ctx *c = &e->ctx;
 	uint32_t len = e->tx_len;
 	struct iovec iov[2];
+	uint64_t id;
 	ssize_t ret;
 	bool ok = len >= NET_ETH_HLEN && !e->tx_bad;
 
@@ -149,7 +151,13 @@ static void tx_send(struct e1000 *e)
 	}
 	iov[0] = (struct iovec){ &h, NET_HDR_LEN };
 	iov[1] = (struct iovec){ e->tx_buf, len };
+	/* The request probes (vioscope trace --stages): the TDT write's exit
+	 * is the doorbell, the packet's first descriptor the tag. */
+	id = reqtrace__pickup(e->dev, e->tx_first, reqtrace__doorbell_ns());
+	reqtrace__submit(id, 0);
 	ret = net_backend__send(&e->be, iov, 2);
+	reqtrace__backend_done(id, ret < 0 ? -errno : ret);
+	reqtrace__done(id, ret < 0);
 	DTRACE_PROBE3(vioscope, net_tx, e->dev->id, len, ret < 0 ? errno : 0);
 	if (ret < 0) {
 		counter__inc(e->tx_dropped);
@@ -177,13 +185,14 @@ static void tx_context(struct e1000 *e, const struct e1000_tx_desc *d)
 }
 
 /* A data descriptor (legacy or extended): its buffer joins the packet. */
-static void tx_data(struct e1000 *e, const struct e1000_tx_desc *d, bool ext)
+static void tx_data(struct e1000 *e, const struct e1000_tx_desc *d, bool ext, uint32_t idx)
 {
 	uint8_t cmd = (uint8_t)(d->lower >> 24);
 	uint32_t len = ext ? d->lower & 0xfffff : d->lower & 0xffff;
 	const void *src;
 
 	if (e->tx_len == 0 && !e->tx_bad) {	/* the packet's first descriptor */
+		e->tx_first = idx;
 		e->tx_tse = ext && (cmd & E1000_TXD_CMD_TSE);
 		e->tx_popts = ext ? (uint8_t)(d->upper >> 8) : 0;
 		e->tx_legacy_ic = !ext && (cmd & E1000_TXD_CMD_IC);
@@ -227,11 +236,11 @@ void e1000__tx(struct e1000 *e)
 		cmd = (uint8_t)(d.lower >> 24);
 		dtyp = (d.lower >> 20) & 0xf;
 		if (!(cmd & E1000_TXD_CMD_DEXT))
-			tx_data(e, &d, false);
+			tx_data(e, &d, false, head);
 		else if (dtyp == E1000_TXD_DTYP_CTX)
 			tx_context(e, &d);
 		else if (dtyp == E1000_TXD_DTYP_DATA)
-			tx_data(e, &d, true);
+			tx_data(e, &d, true, head);
 		else
 			counter__inc(e->tx_bad_desc);
 		/* Report Status (3.3.3.2): Descriptor Done written back. */

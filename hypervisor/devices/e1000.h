@@ -153,6 +153,7 @@ struct e1000 {
 	struct e1000_tx_ctx ctx;
 	uint8_t *tx_buf;
 	uint32_t tx_len;
+	uint32_t tx_first;		/* its first descriptor: the probes' tag */
 	uint8_t tx_popts;
 	bool tx_tse, tx_bad, tx_legacy_ic;
 	uint8_t tx_cso, tx_css;

@@ -30,6 +30,7 @@
 #include "hypervisor/device.h"
 #include "hypervisor/evloop.h"
 #include "hypervisor/kvm.h"
+#include "hypervisor/reqtrace.h"
 #include "hypervisor/virtio-pci.h"
 #include "lib/log.h"
 
@@ -226,11 +227,11 @@ static bool tx_header_ok(struct vnet *vn, const struct virtio_net_hdr_v1 *h)
 /* One transmit chain: header then frame, all readable (5.1.6.2). The
  * header is copied out first, so the guest cannot change it after the
  * check; the frame goes to the backend straight from guest RAM. */
-static void vnet__tx_one(struct vnet *vn, const struct virtq_req *r)
+static void vnet__tx_one(struct vnet *vn, const struct virtq_req *r, uint64_t doorbell_ns)
 {
 	struct iovec iov[VIRTQ_MAX_SEGS + 1];
 	struct virtio_net_hdr_v1 hdr;
-	uint64_t skip = NET_HDR_LEN, got = 0;
+	uint64_t skip = NET_HDR_LEN, got = 0, id;
 	unsigned int i, n = 1;
 	ssize_t ret;
 
@@ -256,7 +257,13 @@ static void vnet__tx_one(struct vnet *vn, const struct virtq_req *r)
 	}
 	hdr.num_buffers = 0;
 	iov[0] = (struct iovec){ &hdr, NET_HDR_LEN };
+	/* The request probes, as the disks fire them: vioscope trace --stages
+	 * times each frame from the doorbell through the TAP write. */
+	id = reqtrace__pickup(vn->dev, r->head, doorbell_ns);
+	reqtrace__submit(id, 0);
 	ret = net_backend__send(&vn->be, iov, (int)n);
+	reqtrace__backend_done(id, ret < 0 ? -errno : ret);
+	reqtrace__done(id, ret < 0);
 	DTRACE_PROBE3(vioscope, net_tx, vn->dev->id, r->out_bytes - NET_HDR_LEN, ret < 0 ? errno : 0);
 	if (ret < 0) {
 		counter__inc(vn->tx_dropped);	/* the TAP's queue is full, or it refused */
@@ -289,6 +296,7 @@ static uint8_t vnet__ctrl_one(struct vnet *vn, const struct virtq_req *r)
 /* Transmit and control chains, on the event loop after a kick. */
 static void vnet__drain(struct vnet *vn, struct virtio_queue *q, struct virtq_req *r)
 {
+	uint64_t doorbell_ns = reqtrace__doorbell_ns();
 	unsigned int done = 0;
 
 	pthread_mutex_lock(&q->lock);
@@ -305,7 +313,7 @@ static void vnet__drain(struct vnet *vn, struct virtio_queue *q, struct virtq_re
 			if (ret == -VIRTQ_ERR_HEAD)
 				continue;
 		} else if (q->index == TXQ) {
-			vnet__tx_one(vn, r);
+			vnet__tx_one(vn, r, doorbell_ns);
 		} else if (r->nr_in && r->in_bytes) {
 			struct iovec *last = &r->iov[r->nr_out + r->nr_in - 1];
 			uint8_t ack = vnet__ctrl_one(vn, r);
