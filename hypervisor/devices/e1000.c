@@ -354,7 +354,12 @@ static void e1000_mmio(void *opaque, uint64_t off, void *data, uint32_t len, boo
 
 		counter__inc(e->reg_writes);
 		memcpy(&v, data, len);
-		v = (e1000__reg(e, word) & ~mask) | ((v << shift) & mask);
+		/* Write-1 registers take only the bytes written; the others
+		 * keep the rest of the word. */
+		if (word == E1000_ICR || word == E1000_ICS || word == E1000_IMS || word == E1000_IMC)
+			v = (v << shift) & mask;
+		else
+			v = (e1000__reg(e, word) & ~mask) | ((v << shift) & mask);
 		reg_write(e, word, v);
 	} else {
 		counter__inc(e->reg_reads);
