@@ -1,7 +1,11 @@
 /*
  * The recommender's inputs from a run in the database: per class and
  * mode, the headline's mean over workloads, its geometric-mean ratio to
- * the native cell of the same workload, p99 and CPU per I/O.
+ * the native cell of the same workload, p99 and CPU per I/O. A class whose
+ * headlines differ in unit or direction (the net class: frames/s and
+ * round-trip time) is compared on a score instead of a mean: the
+ * geometric mean of each headline taken the better-is-higher way
+ * (1/latency), so a slower mode never wins by larger latencies.
  */
 #include "cli/advice.h"
 
@@ -34,7 +38,7 @@ int advice__for_run(sqlite3 *db, sqlite3_int64 run, struct class_advice **out, s
 	size_t nh, np, nv, ni, i, k;
 	struct class_advice *a = NULL;
 	/* per class and mode: workloads seen, sums, log-ratio sums */
-	struct acc { int n, nr, np; double tput, p99, cpu, logr; } acc[8][REC_NR];
+	struct acc { int n, nr, np; double tput, p99, cpu, logr, logs; bool mixed; } acc[8][REC_NR];
 
 	*n = 0;
 	if (rdb__cells(db, run, NULL, &h, &nh) || rdb__cells(db, run, "lat_p99", &p99, &np) ||
@@ -68,8 +72,13 @@ int advice__for_run(sqlite3 *db, sqlite3_int64 run, struct class_advice **out, s
 			continue;
 		}
 		a[k].modes[m].measured = true;
+		if (acc[k][m].n && (!c->higher_is_better || strcmp(a[k].modes[m].unit, c->unit)))
+			acc[k][m].mixed = true;
+		if (!c->higher_is_better)
+			acc[k][m].mixed = true;
 		acc[k][m].n++;
 		acc[k][m].tput += mean(c);
+		acc[k][m].logs += mean(c) > 0 ? (c->higher_is_better ? 1 : -1) * log(mean(c)) : 0;
 		if (p99[i].n) {	/* iperf3 and glmark2 give none */
 			acc[k][m].p99 += mean(&p99[i]);
 			acc[k][m].np++;
@@ -78,8 +87,10 @@ int advice__for_run(sqlite3 *db, sqlite3_int64 run, struct class_advice **out, s
 		acc[k][m].cpu += mean(&vcpu[i]) + mean(&io[i]);
 		strcpy(key.mode, "native");
 		nat = rdb__find(h, nh, &key);
-		if (nat && nat->n && mean(nat) > 0) {
-			acc[k][m].logr += log(mean(c) / mean(nat));
+		if (nat && nat->n && mean(nat) > 0 && mean(c) > 0) {
+			/* The fraction of native: for a latency, native's over ours. */
+			acc[k][m].logr += c->higher_is_better ? log(mean(c) / mean(nat))
+							      : log(mean(nat) / mean(c));
 			acc[k][m].nr++;
 		}
 	}
@@ -91,7 +102,9 @@ int advice__for_run(sqlite3 *db, sqlite3_int64 run, struct class_advice **out, s
 
 			if (!x->n)
 				continue;
-			a[k].modes[m].throughput = x->tput / x->n;
+			a[k].modes[m].throughput = x->mixed ? exp(x->logs / x->n) : x->tput / x->n;
+			if (x->mixed)
+				snprintf(a[k].modes[m].unit, sizeof(a[k].modes[m].unit), "score");
 			a[k].modes[m].p99_ns = x->np ? x->p99 / x->np : 0;
 			a[k].modes[m].cpu_ns_per_io = x->cpu / x->n;
 			a[k].modes[m].native_ratio = x->nr == x->n ? exp(x->logr / x->nr) : 0;
