@@ -348,24 +348,25 @@ FUZZ_AHCI_SRCS := tests/fuzz/fuzz_ahci.c hypervisor/devices/ahci.c hypervisor/de
 	hypervisor/device.c hypervisor/metrics.c hypervisor/msix.c hypervisor/pci.c hypervisor/bus.c \
 	hypervisor/irq.c hypervisor/kvm.c hypervisor/evloop.c analyzers/hist.c lib/log.c \
 	collectors/perf_event.c hypervisor/vcpu.c
-$(BIN)/fuzz-ahci: $(FUZZ_AHCI_SRCS)
+$(BIN)/fuzz-ahci: $(FUZZ_AHCI_SRCS) tests/fuzz/fuzz_kvm.h
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -o $@ $^ -lcjson -luring -lpthread
+	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -o $@ $(filter %.c,$^) -lcjson -luring -lpthread
 # The NIC models: their rings, headers and control commands.
 FUZZ_NET_SRCS := hypervisor/backends/net.c lib/tap.c hypervisor/device.c hypervisor/metrics.c \
 	hypervisor/msix.c hypervisor/pci.c hypervisor/bus.c hypervisor/irq.c hypervisor/kvm.c \
 	hypervisor/evloop.c hypervisor/virtq.c hypervisor/virtio-pci.c hypervisor/ioeventfd.c \
 	analyzers/hist.c lib/log.c collectors/perf_event.c hypervisor/vcpu.c
 $(BIN)/fuzz-e1000: tests/fuzz/fuzz_e1000.c hypervisor/devices/e1000.c hypervisor/devices/e1000-ring.c \
-		   $(FUZZ_NET_SRCS)
+		   $(FUZZ_NET_SRCS) tests/fuzz/fuzz_kvm.h hypervisor/devices/e1000.h
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -o $@ $^ -lcjson -lpthread
-$(BIN)/fuzz-virtio-net: tests/fuzz/fuzz_virtio_net.c hypervisor/devices/virtio-net.c $(FUZZ_NET_SRCS)
+	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -o $@ $(filter %.c,$^) -lcjson -lpthread
+$(BIN)/fuzz-virtio-net: tests/fuzz/fuzz_virtio_net.c hypervisor/devices/virtio-net.c $(FUZZ_NET_SRCS) \
+			tests/fuzz/fuzz_kvm.h
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -o $@ $^ -lcjson -lpthread
+	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -o $@ $(filter %.c,$^) -lcjson -lpthread
 $(BIN)/fuzz-virtq: tests/fuzz/fuzz_virtq.c hypervisor/virtq.c hypervisor/kvm.c hypervisor/irq.c \
 		   hypervisor/pci.c hypervisor/bus.c lib/log.c
 	$(call msg,FUZZ-CC,$@)

@@ -377,13 +377,40 @@ static const char *const rw_names[] = {
 	[VIO_RW_RANDREAD] = "randread", [VIO_RW_RANDWRITE] = "randwrite",
 };
 
+/* Seconds between the record's TSC stamps, 0 when unknown. */
+static double record_secs(const struct kvm *kvm, const struct guest_result *gr)
+{
+	return kvm->tsc_khz && gr->rec.tsc_end > gr->rec.tsc_start ?
+	       (double)(gr->rec.tsc_end - gr->rec.tsc_start) / ((double)kvm->tsc_khz * 1e3) : 0;
+}
+
+/*
+ * CPU per operation of the I/O thread and the vCPU threads (emulated
+ * devices run there, with the guest itself): backend_cpu_ns_per_<op>,
+ * vcpu_cpu_ns_per_<op>. One source for CPU time: the perf task clock, the
+ * thread's CPU clock where perf_event_open is not allowed.
+ */
+static void add_cpu(cJSON *m, const struct guest_result *gr, const char *op, double ops)
+{
+	char name[40];
+
+	snprintf(name, sizeof(name), "backend_cpu_ns_per_%s", op);
+	metric__add(m, name, "ns", "lower_is_better",
+		   (double)(gr->during.io_have & (1u << PERF_TASK_CLOCK) ?
+			    gr->during.io_perf[PERF_TASK_CLOCK] : gr->during.evloop_cpu_ns) / ops);
+	if (!(gr->during.vcpu_have & (1u << PERF_TASK_CLOCK)))
+		return;
+	snprintf(name, sizeof(name), "vcpu_cpu_ns_per_%s", op);
+	metric__add(m, name, "ns", "lower_is_better",
+		   (double)gr->during.vcpu_perf[PERF_TASK_CLOCK] / ops);
+}
+
 /* A disk record: throughput, per-I/O costs, and the verify result checked
  * from the host side too. */
 static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 {
 	const struct vio_disk *d = &gr->rec.disk;
-	double secs = kvm->tsc_khz && gr->rec.tsc_end > gr->rec.tsc_start ?
-		      (double)(gr->rec.tsc_end - gr->rec.tsc_start) / ((double)kvm->tsc_khz * 1e3) : 0;
+	double secs = record_secs(kvm, gr);
 	double ios = gr->rec.ops ? (double)gr->rec.ops : 1;
 	cJSON *m = cJSON_AddArrayToObject(o, "metrics");
 
@@ -411,15 +438,7 @@ static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 			   (double)d->bytes / secs / (1 << 20));
 	}
 	metric__add(m, "interrupts_per_io", "count", "lower_is_better", (double)d->interrupts / ios);
-	/* One source for CPU time: the perf task clock, the thread's CPU clock
-	 * where perf_event_open is not allowed. */
-	metric__add(m, "backend_cpu_ns_per_io", "ns", "lower_is_better",
-		   (double)(gr->during.io_have & (1u << PERF_TASK_CLOCK) ?
-			    gr->during.io_perf[PERF_TASK_CLOCK] : gr->during.evloop_cpu_ns) / ios);
-	/* The vCPU side: emulated devices run there (plus the guest itself). */
-	if (gr->during.vcpu_have & (1u << PERF_TASK_CLOCK))
-		metric__add(m, "vcpu_cpu_ns_per_io", "ns", "lower_is_better",
-			   (double)gr->during.vcpu_perf[PERF_TASK_CLOCK] / ios);
+	add_cpu(m, gr, "io", ios);
 	metric__add(m, "io_errors", "count", "lower_is_better", d->errors);
 	if (d->verify_blocks) {
 		cJSON_AddNumberToObject(o, "verify_blocks", (double)d->verify_blocks);
@@ -444,8 +463,7 @@ static void add_net(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 {
 	const struct vio_net *n = &gr->rec.net;
 	bool emul = n->flags & VIO_NET_EMUL;
-	double secs = kvm->tsc_khz && gr->rec.tsc_end > gr->rec.tsc_start ?
-		      (double)(gr->rec.tsc_end - gr->rec.tsc_start) / ((double)kvm->tsc_khz * 1e3) : 0;
+	double secs = record_secs(kvm, gr);
 	double frames = gr->rec.ops ? (double)gr->rec.ops : 1;
 	struct device *dev = device__find(kvm, emul ? "e1000" : "virtio-net");
 	cJSON *m = cJSON_AddArrayToObject(o, "metrics");
@@ -466,12 +484,7 @@ static void add_net(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 	}
 	metric__add(m, "interrupts_per_frame", "count", "lower_is_better",
 		   (double)n->interrupts / frames);
-	metric__add(m, "backend_cpu_ns_per_frame", "ns", "lower_is_better",
-		   (double)(gr->during.io_have & (1u << PERF_TASK_CLOCK) ?
-			    gr->during.io_perf[PERF_TASK_CLOCK] : gr->during.evloop_cpu_ns) / frames);
-	if (gr->during.vcpu_have & (1u << PERF_TASK_CLOCK))
-		metric__add(m, "vcpu_cpu_ns_per_frame", "ns", "lower_is_better",
-			   (double)gr->during.vcpu_perf[PERF_TASK_CLOCK] / frames);
+	add_cpu(m, gr, "frame", frames);
 	metric__add(m, "frames_lost", "frames", "lower_is_better", (double)n->lost);
 	metric__add(m, "frames_bad", "frames", "lower_is_better", (double)n->bad);
 	metric__add(m, "frames_reordered", "frames", "lower_is_better", (double)n->reordered);

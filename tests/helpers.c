@@ -11,9 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hypervisor/device.h"
+#include "hypervisor/evloop.h"
 #include "hypervisor/irq.h"
 #include "hypervisor/kvm.h"
 #include "lib/file.h"
@@ -227,8 +230,45 @@ struct kvm *test_fake_kvm_with_ram(uint64_t ram_size)
 	return kvm;
 }
 
+uint32_t test_mmio_read(struct kvm *kvm, uint64_t addr, uint32_t len)
+{
+	uint32_t v = 0;
+
+	cr_assert(bus__dispatch(&kvm->mmio_bus, addr, &v, len, false), "nothing at %#lx",
+		  (unsigned long)addr);
+	return v;
+}
+
+void test_mmio_write(struct kvm *kvm, uint64_t addr, uint32_t v, uint32_t len)
+{
+	cr_assert(bus__dispatch(&kvm->mmio_bus, addr, &v, len, true), "nothing at %#lx",
+		  (unsigned long)addr);
+}
+
+void test_fake_kvm_evloop(struct kvm *kvm)
+{
+	kvm->evloop = evloop__new();
+	cr_assert_not_null(kvm->evloop);
+	cr_assert_eq(evloop__start(kvm->evloop), 0);
+}
+
+int test_nic_backend(char *args, size_t len)
+{
+	int sv[2];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	snprintf(args, len, "fd=%d", sv[1]);
+	return sv[0];
+}
+
 void test_fake_kvm_free(struct kvm *kvm)
 {
+	if (kvm->evloop) {
+		/* Callbacks end before the devices they call go. */
+		evloop__stop(kvm->evloop);
+		device__destroy_all(kvm);
+		evloop__free(kvm->evloop);
+	}
 	free(kvm->ram);
 	irq__exit(kvm);
 	pci__host_exit(&kvm->pci);

@@ -36,5 +36,14 @@ struct kvm *test_fake_kvm(void);
 /* The same with ram_size bytes of zeroed guest RAM (freed by _free). */
 struct kvm *test_fake_kvm_with_ram(uint64_t ram_size);
 void test_fake_kvm_free(struct kvm *kvm);
+/* A driver's register access through the fake VM's MMIO bus (asserted to
+ * reach a device). */
+uint32_t test_mmio_read(struct kvm *kvm, uint64_t addr, uint32_t len);
+void test_mmio_write(struct kvm *kvm, uint64_t addr, uint32_t v, uint32_t len);
+/* For NIC models: a running event loop on kvm (stopped and freed by
+ * test_fake_kvm_free), and a datagram socketpair carrying header + frame
+ * as a TAP does; returns the test's end, args gets "fd=N" for --net. */
+void test_fake_kvm_evloop(struct kvm *kvm);
+int test_nic_backend(char *args, size_t len);
 
 #endif /* VIOSCOPE__TEST_HELPERS_H */

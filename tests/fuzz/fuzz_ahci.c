@@ -10,9 +10,7 @@
 #include <unistd.h>
 
 #include "hypervisor/device.h"
-#include "hypervisor/irq.h"
-#include "hypervisor/kvm.h"
-#include "lib/log.h"
+#include "tests/fuzz/fuzz_kvm.h"
 
 #define RAM (256u << 10)
 
@@ -28,14 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!dev) {
 		char args[128];
 
-		log_level = LOG_ERR - 1;
-		kvm.vm_fd = kvm.sys_fd = kvm.ram_fd = kvm.stop_fd = -1;
-		bus__init(&kvm.pio_bus, "pio");
-		bus__init(&kvm.mmio_bus, "mmio");
-		pci__host_init(&kvm.pci, &kvm);
-		irq__init(&kvm);
-		kvm.ram = calloc(1, RAM);
-		kvm.ram_size = RAM;
+		fuzz__kvm(&kvm, RAM);
 		snprintf(args, sizeof(args), "/tmp/vioscope-fuzz-ahci-%d.img,size=1M,engine=sync",
 			 (int)getpid());
 		dev = device__create(&kvm, "ahci", args);

@@ -14,9 +14,7 @@
 #include <unistd.h>
 
 #include "hypervisor/device.h"
-#include "hypervisor/irq.h"
-#include "hypervisor/kvm.h"
-#include "lib/log.h"
+#include "tests/fuzz/fuzz_kvm.h"
 
 #define RAM (256u << 10)
 #define RAM_PART 0x8000
@@ -45,20 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!dev) {
 		char args[32];
-		int sv[2];
 
-		log_level = LOG_ERR - 1;
-		kvm.vm_fd = kvm.sys_fd = kvm.ram_fd = kvm.stop_fd = -1;
-		bus__init(&kvm.pio_bus, "pio");
-		bus__init(&kvm.mmio_bus, "mmio");
-		pci__host_init(&kvm.pci, &kvm);
-		irq__init(&kvm);
-		kvm.ram = calloc(1, RAM);
-		kvm.ram_size = RAM;
-		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
-			abort();
-		peer = sv[0];
-		snprintf(args, sizeof(args), "fd=%d", sv[1]);
+		fuzz__kvm(&kvm, RAM);
+		peer = fuzz__nic_backend(args, sizeof(args));
 		dev = device__create(&kvm, "virtio-net", args);
 		if (!dev)
 			abort();

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "hypervisor/boot/mptable.h"
@@ -89,11 +88,10 @@ Test(mptable, pci_intx_has_its_entry)
 	uint32_t cfg;
 	uint16_t len;
 	char args[16];
-	int sv[2], found = 0, slot;
+	int peer, found = 0, slot;
 
 	kvm->nr_cpus = 1;
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
-	snprintf(args, sizeof(args), "fd=%d", sv[1]);
+	peer = test_nic_backend(args, sizeof(args));
 	dev = device__create(kvm, "e1000", args);
 	cr_assert_not_null(dev);
 	slot = kvm->pci.slots[0] ? 0 : -1;
@@ -113,6 +111,6 @@ Test(mptable, pci_intx_has_its_entry)
 		}
 	cr_assert_eq(found, 1);
 	device__destroy_all(kvm);
-	close(sv[0]);
+	close(peer);
 	test_fake_kvm_free(kvm);
 }

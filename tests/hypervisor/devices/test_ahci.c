@@ -29,18 +29,8 @@ static uint64_t abar;
 
 static void *gpa(uint64_t a) { return (uint8_t *)kvm->ram + a; }
 
-static uint32_t rd(uint32_t off)
-{
-	uint32_t v = 0;
-
-	cr_assert(bus__dispatch(&kvm->mmio_bus, abar + off, &v, 4, false));
-	return v;
-}
-
-static void wr(uint32_t off, uint32_t v)
-{
-	cr_assert(bus__dispatch(&kvm->mmio_bus, abar + off, &v, 4, true));
-}
+static uint32_t rd(uint32_t off) { return test_mmio_read(kvm, abar + off, 4); }
+static void wr(uint32_t off, uint32_t v) { test_mmio_write(kvm, abar + off, v, 4); }
 
 static void setup(void)
 {

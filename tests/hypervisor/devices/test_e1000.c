@@ -38,31 +38,18 @@ static void *gpa(uint64_t a) { return (uint8_t *)kvm->ram + a; }
 static struct e1000_tx_desc *txd(unsigned int i) { return (struct e1000_tx_desc *)gpa(TXR) + i; }
 static struct e1000_rx_desc *rxd(unsigned int i) { return (struct e1000_rx_desc *)gpa(RXR) + i; }
 
-static uint32_t rd(uint32_t off)
-{
-	uint32_t v = 0;
-
-	cr_assert(bus__dispatch(&kvm->mmio_bus, bar + off, &v, 4, false));
-	return v;
-}
-
-static void wr(uint32_t off, uint32_t v)
-{
-	cr_assert(bus__dispatch(&kvm->mmio_bus, bar + off, &v, 4, true));
-}
+static uint32_t rd(uint32_t off) { return test_mmio_read(kvm, bar + off, 4); }
+static void wr(uint32_t off, uint32_t v) { test_mmio_write(kvm, bar + off, v, 4); }
 
 static void setup(void)
 {
-	int sv[2];
-	char args[48];
+	char fd[24], args[64];
 
 	log_level = LOG_ERR - 1;
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
-	peer = sv[0];
 	kvm = test_fake_kvm_with_ram(RAM);
-	kvm->evloop = evloop__new();
-	cr_assert_eq(evloop__start(kvm->evloop), 0);
-	snprintf(args, sizeof(args), "fd=%d,mac=02:00:00:00:00:07", sv[1]);
+	test_fake_kvm_evloop(kvm);
+	peer = test_nic_backend(fd, sizeof(fd));
+	snprintf(args, sizeof(args), "%s,mac=02:00:00:00:00:07", fd);
 	dev = device__create(kvm, "e1000", args);
 	cr_assert_not_null(dev);
 	bar = pci__bar_address(kvm->pci.slots[0], 0);
@@ -70,9 +57,6 @@ static void setup(void)
 
 static void teardown(void)
 {
-	evloop__stop(kvm->evloop);
-	device__destroy_all(kvm);
-	evloop__free(kvm->evloop);
 	test_fake_kvm_free(kvm);
 	close(peer);
 }

@@ -39,18 +39,8 @@ static struct vring_used *used;
 
 static void *gpa(uint64_t a) { return (uint8_t *)kvm->ram + a; }
 
-static uint32_t rd(uint64_t off, uint32_t len)
-{
-	uint32_t v = 0;
-
-	cr_assert(bus__dispatch(&kvm->mmio_bus, bar + off, &v, len, false));
-	return v;
-}
-
-static void wr(uint64_t off, uint32_t v, uint32_t len)
-{
-	cr_assert(bus__dispatch(&kvm->mmio_bus, bar + off, &v, len, true));
-}
+static uint32_t rd(uint64_t off, uint32_t len) { return test_mmio_read(kvm, bar + off, len); }
+static void wr(uint64_t off, uint32_t v, uint32_t len) { test_mmio_write(kvm, bar + off, v, len); }
 
 #define COMMON(f) offsetof(struct virtio_pci_common_cfg, f)
 

@@ -43,33 +43,19 @@ static struct vring_avail *avail(int q) { return gpa(RING(q) + 0x1000); }
 static struct vring_used *used(int q) { return gpa(RING(q) + 0x2000); }
 static uint64_t buf(int q, int i) { return BUF + (uint64_t)(q * QSIZE + i) * 4096; }
 
-static uint32_t rd(uint64_t off, uint32_t len)
-{
-	uint32_t v = 0;
-
-	cr_assert(bus__dispatch(&kvm->mmio_bus, bar + off, &v, len, false));
-	return v;
-}
-
-static void wr(uint64_t off, uint32_t v, uint32_t len)
-{
-	cr_assert(bus__dispatch(&kvm->mmio_bus, bar + off, &v, len, true));
-}
+static uint32_t rd(uint64_t off, uint32_t len) { return test_mmio_read(kvm, bar + off, len); }
+static void wr(uint64_t off, uint32_t v, uint32_t len) { test_mmio_write(kvm, bar + off, v, len); }
 
 #define COMMON(f) offsetof(struct virtio_pci_common_cfg, f)
 
 static void setup(void)
 {
-	int sv[2];
 	char args[32];
 
 	log_level = LOG_ERR - 1;
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
-	peer = sv[0];
 	kvm = test_fake_kvm_with_ram(RAM);
-	kvm->evloop = evloop__new();
-	cr_assert_eq(evloop__start(kvm->evloop), 0);
-	snprintf(args, sizeof(args), "fd=%d", sv[1]);
+	test_fake_kvm_evloop(kvm);
+	peer = test_nic_backend(args, sizeof(args));
 	dev = device__create(kvm, "virtio-net", args);
 	cr_assert_not_null(dev);
 	bar = pci__bar_address(kvm->pci.slots[0], 0);
@@ -78,9 +64,6 @@ static void setup(void)
 
 static void teardown(void)
 {
-	evloop__stop(kvm->evloop);
-	device__destroy_all(kvm);
-	evloop__free(kvm->evloop);
 	test_fake_kvm_free(kvm);
 	close(peer);
 }
