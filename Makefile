@@ -59,6 +59,18 @@ LIB_OBJS := \
 	analyzers/changepoint.o \
 	analyzers/recommend.o
 
+# The block backend and the USB device models: the VMM's, and the USB/IP
+# server's in the CLI.
+BLK_OBJS := \
+	hypervisor/backends/blk.o \
+	hypervisor/backends/sync.o \
+	hypervisor/backends/uring.o
+
+USB_OBJS := \
+	hypervisor/usb/core.o \
+	hypervisor/usb/storage.o \
+	hypervisor/usb/usbip.o
+
 VMM_CORE_OBJS := \
 	collectors/perf_event.o \
 	hypervisor/kvm.o \
@@ -70,9 +82,8 @@ VMM_CORE_OBJS := \
 	hypervisor/msix.o \
 	hypervisor/virtq.o \
 	hypervisor/virtio-pci.o \
-	hypervisor/backends/blk.o \
-	hypervisor/backends/sync.o \
-	hypervisor/backends/uring.o \
+	$(BLK_OBJS) \
+	$(USB_OBJS) \
 	hypervisor/backends/net.o \
 	hypervisor/ioeventfd.o \
 	hypervisor/evloop.o \
@@ -143,6 +154,7 @@ CLI_OBJS := \
 	cli/report_with.o \
 	cli/export.o \
 	cli/peer.o \
+	cli/usbip_server.o \
 	cli/doctor.o \
 	cli/testbed_result.o \
 	cli/fio_summary.o \
@@ -150,6 +162,8 @@ CLI_OBJS := \
 	cli/trace_stages.o \
 	$(COLLECTOR_OBJS) \
 	$(RESULTS_OBJS) \
+	$(BLK_OBJS) \
+	$(USB_OBJS) \
 	$(LIB_OBJS)
 
 TEST_OBJS := \
@@ -168,6 +182,8 @@ TEST_OBJS := \
 	tests/hypervisor/devices/test_virtio_blk.o \
 	tests/hypervisor/devices/test_virtio_net.o \
 	tests/hypervisor/devices/test_e1000.o \
+	tests/hypervisor/usb/test_storage.o \
+	tests/hypervisor/usb/test_usbip.o \
 	tests/hypervisor/devices/test_ahci.o \
 	tests/hypervisor/devices/test_i8042.o \
 	tests/analyzers/test_hist.o \

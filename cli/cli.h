@@ -12,5 +12,6 @@ int cmd_recommend(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_peer(int argc, char **argv);
+int cmd_usbip_server(int argc, char **argv);
 
 #endif /* VIOSCOPE__CLI_H */

@@ -7,6 +7,8 @@
  *   vioscope trace ...              VM exits per reason and device (BPF)
  *   vioscope run ...                a suite's matrix into the results database
  *   vioscope compare|history|recommend|report|export ...   read it back
+ *   vioscope peer ...               the host side of network tests
+ *   vioscope usbip-server ...       a USB device model over USB/IP
  */
 #include <cJSON.h>
 #include <stdio.h>
@@ -52,9 +54,13 @@ static void usage(FILE *f)
 "  export [RUN] [--format json|openmetrics] [--db FILE]\n"
 "                        a run for dashboards\n"
 "  peer --dev IFNAME --mode sink|source|echo|ping [--size BYTES] [--count N]\n"
-"       [--seconds S] [--json]\n"
+"       [--seconds S] [--rate PPS] [--start-on-frame] [--json]\n"
 "                        the host side of a network test: raw frames with\n"
-"                        checked payloads on one interface (root)\n");
+"                        checked payloads on one interface (root)\n"
+"  usbip-server --disk PATH[,size=64M] [--listen ADDR[:PORT]] [--busid 1-1]\n"
+"               [--connections N]\n"
+"                        export a USB mass-storage device on the image over\n"
+"                        USB/IP (Linux guests: usbip attach)\n");
 }
 
 int main(int argc, char **argv)
@@ -86,5 +92,7 @@ int main(int argc, char **argv)
 		return cmd_export(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "peer"))
 		return cmd_peer(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "usbip-server"))
+		return cmd_usbip_server(argc - 1, argv + 1);
 	die("unknown command '%s' (see vioscope --help)", argv[1]);
 }

@@ -111,3 +111,44 @@ void blk__delay(const struct blk_backend *b)
 		while (nanosleep(&ts, &ts) && errno == EINTR)
 			;
 }
+
+int disk_args__parse(const char *args, struct disk_args *out)
+{
+	char buf[512], *tok, *save;
+
+	memset(out, 0, sizeof(*out));
+	out->size = 64ULL << 20;
+	if (!args || !*args || strlen(args) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", args);
+	tok = strtok_r(buf, ",", &save);
+	if (!tok || strlen(tok) >= sizeof(out->path))
+		return -EINVAL;
+	snprintf(out->path, sizeof(out->path), "%s", tok);
+	while ((tok = strtok_r(NULL, ",", &save))) {
+		char *end;
+
+		if (!strncmp(tok, "size=", 5)) {
+			out->size = strtoull(tok + 5, &end, 10);
+			if (*end == 'G' || *end == 'g')
+				out->size <<= 30, end++;
+			else if (*end == 'M' || *end == 'm')
+				out->size <<= 20, end++;
+			else if (*end == 'K' || *end == 'k')
+				out->size <<= 10, end++;
+			if (*end || !out->size)
+				return -EINVAL;
+		} else if (!strncmp(tok, "engine=", 7) && strlen(tok + 7) < sizeof(out->engine)) {
+			snprintf(out->engine, sizeof(out->engine), "%s", tok + 7);
+		} else if (!strcmp(tok, "direct")) {
+			out->direct = true;
+		} else if (!strncmp(tok, "delay=", 6)) {
+			out->delay_us = strtoull(tok + 6, &end, 10);
+			if (*end || !out->delay_us || out->delay_us > 1000000)
+				return -EINVAL;
+		} else {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

@@ -75,4 +75,16 @@ void blk__delay(const struct blk_backend *b);
 /* fallocate(2) mode of DISCARD / WRITE_ZEROES / ZERO_UNMAP (size kept). */
 int blk__fallocate_mode(enum blk_op op);
 
+/* What --disk MODE:SPEC says after the mode, for every disk model:
+ * "PATH[,size=N[KMG]][,engine=uring|sync][,direct]". */
+struct disk_args {
+	char path[256];
+	uint64_t size;		/* create at this size when missing (default 64 MiB) */
+	char engine[16];	/* "" = io_uring with fallback */
+	bool direct;
+	uint64_t delay_us;	/* hold every completion (testing regressions) */
+};
+
+int disk_args__parse(const char *args, struct disk_args *out);
+
 #endif /* VIOSCOPE__BLK_H */

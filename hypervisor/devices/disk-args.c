@@ -13,47 +13,6 @@
 #include "lib/log.h"
 #include "hypervisor/guest/abi.h"
 
-int disk_args__parse(const char *args, struct disk_args *out)
-{
-	char buf[512], *tok, *save;
-
-	memset(out, 0, sizeof(*out));
-	out->size = 64ULL << 20;
-	if (!args || !*args || strlen(args) >= sizeof(buf))
-		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%s", args);
-	tok = strtok_r(buf, ",", &save);
-	if (!tok || strlen(tok) >= sizeof(out->path))
-		return -EINVAL;
-	snprintf(out->path, sizeof(out->path), "%s", tok);
-	while ((tok = strtok_r(NULL, ",", &save))) {
-		char *end;
-
-		if (!strncmp(tok, "size=", 5)) {
-			out->size = strtoull(tok + 5, &end, 10);
-			if (*end == 'G' || *end == 'g')
-				out->size <<= 30, end++;
-			else if (*end == 'M' || *end == 'm')
-				out->size <<= 20, end++;
-			else if (*end == 'K' || *end == 'k')
-				out->size <<= 10, end++;
-			if (*end || !out->size)
-				return -EINVAL;
-		} else if (!strncmp(tok, "engine=", 7) && strlen(tok + 7) < sizeof(out->engine)) {
-			snprintf(out->engine, sizeof(out->engine), "%s", tok + 7);
-		} else if (!strcmp(tok, "direct")) {
-			out->direct = true;
-		} else if (!strncmp(tok, "delay=", 6)) {
-			out->delay_us = strtoull(tok + 6, &end, 10);
-			if (*end || !out->delay_us || out->delay_us > 1000000)
-				return -EINVAL;
-		} else {
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 int64_t disk__host_verify(struct blk_backend *b, uint32_t bs, uint64_t blocks)
 {
 	uint8_t *buf = bs ? malloc(bs) : NULL;

@@ -4,20 +4,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct blk_backend;
+#include "hypervisor/backends/blk.h"
+
 struct kvm;
 
-/* What --disk MODE:SPEC says after the mode, for every disk model:
- * "PATH[,size=N[KMG]][,engine=uring|sync][,direct]". */
-struct disk_args {
-	char path[256];
-	uint64_t size;		/* create at this size when missing (default 64 MiB) */
-	char engine[16];	/* "" = io_uring with fallback */
-	bool direct;
-	uint64_t delay_us;	/* hold every completion (testing regressions) */
-};
-
-int disk_args__parse(const char *args, struct disk_args *out);
 /*
  * What every disk model does first: parse "PATH[,...]" (mode names the
  * --disk prefix in the error line), open the image with that queue depth,
