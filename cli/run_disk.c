@@ -301,7 +301,9 @@ int run_disk__qemu_fio(const struct run_ctx *ctx, const char *class, const char 
 	suite__param(l->params, "bs", bs, sizeof(bs));
 	suite__param(l->params, "iodepth", qd, sizeof(qd));
 	suite__param(l->params, "qemu_runtime", secs, sizeof(secs));
-	snprintf(job, sizeof(job), "vio.job=fio vio.fio=%s:%s:%s:%s", rw, bs, qd, secs);
+	snprintf(job, sizeof(job), "vio.job=fio vio.fio=%s:%s:%s:%s%s", rw, bs, qd, secs,
+		 !strcmp(class, "usb") && !strcmp(mode, "pv") ?
+		 " vio.usbip=" QEMU_NET_HOST ":1-1 vio.ip=" QEMU_NET_GUEST : "");
 	snprintf(image, sizeof(image), "%s/disk.img", ctx->workdir);
 	if (ensure_image(image, why, why_len))
 		return -1;

@@ -50,6 +50,8 @@ const char *run_qemu__unavailable(const struct run_ctx *ctx, const char *class,
 	if (!strcmp(class, "net") && (geteuid() != 0 || !run__have("iperf3")))
 		return geteuid() ? "the network namespace and TAP need root"
 				 : "iperf3 is not installed (scripts/install-deps)";
+	if (!strcmp(class, "usb") && !strcmp(mode, "pv") && geteuid())
+		return "USB/IP's server sits in a network namespace with a TAP: needs root";
 	if (!ctx->guest_dir[0]) {
 		snprintf(buf, len, "no Linux guest image: %s", ctx->guest_error);
 		return buf;
@@ -57,12 +59,14 @@ const char *run_qemu__unavailable(const struct run_ctx *ctx, const char *class,
 	return NULL;
 }
 
-/* QEMU in a network namespace with an iperf3 server, its command line
- * from argv[first] on; exits with QEMU's status (125: the namespace could
- * not be set up, said in log). */
+/* QEMU in a network namespace with the guest's far end (server: iperf3,
+ * or vioscope's USB/IP server), its command line from argv[first] on;
+ * exits with QEMU's status (125: the namespace could not be set up, said
+ * in log). */
 static void __attribute__((noreturn)) net_child(struct qemu_vm *vm, char **argv, size_t first,
 						size_t max, char *buf, size_t len,
-						const char *log, const char *server_log)
+						char **server_argv, const char *log,
+						const char *server_log)
 {
 	char why[200];
 	pid_t server;
@@ -80,8 +84,7 @@ static void __attribute__((noreturn)) net_child(struct qemu_vm *vm, char **argv,
 		_exit(125);
 	}
 	/* The server does not inherit the TAP (O_CLOEXEC); QEMU does. */
-	server = run__spawn((char *[]){ "/usr/bin/env", "iperf3", "--server", "--one-off",
-					"--bind", QEMU_NET_HOST, NULL }, server_log);
+	server = run__spawn(server_argv, server_log);
 	vm->tap_fd = tap;
 	if (fcntl(tap, F_SETFD, 0) || qemu__argv(vm, argv + first, max - first, buf, len) < 0)
 		_exit(125);
@@ -131,7 +134,8 @@ cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, struct run_
 	snprintf(initrd, sizeof(initrd), "%s/%s", ctx->guest_dir,
 		 vm->initrd_name ? vm->initrd_name : "initrd.cpio.gz");
 	snprintf(log, sizeof(log), "%s/qemu.log", ctx->workdir);
-	snprintf(server_log, sizeof(server_log), "%s/iperf3-server.log", ctx->workdir);
+	snprintf(server_log, sizeof(server_log), "%s/%s-server.log", ctx->workdir,
+		 strcmp(vm->class, "usb") ? "iperf3" : "usbip");
 	vm->qemu = "qemu-system-x86_64";
 	vm->accel = ctx->accel;
 	vm->kernel = kernel;
@@ -161,13 +165,21 @@ cJSON *run_qemu__boot(const struct run_ctx *ctx, struct qemu_vm *vm, struct run_
 		argv[n++] = "-s";
 		argv[n++] = "-screen 0 1920x1080x24 -nolisten tcp";
 	}
-	if (!strcmp(vm->class, "net")) {
+	if (qemu__needs_net(vm)) {
 		/* The command line needs the TAP, which the child makes. */
-		pid_t pid = fork();
+		char cli[256], disk[320];
+		char *iperf3[] = { "/usr/bin/env", "iperf3", "--server", "--one-off", "--bind",
+				   QEMU_NET_HOST, NULL };
+		char *usbip[] = { cli, "usbip-server", "--disk", disk, "--listen",
+				  QEMU_NET_HOST ":3240", NULL };
+		pid_t pid;
 
+		snprintf(cli, sizeof(cli), "%s/vioscope", ctx->bindir);
+		snprintf(disk, sizeof(disk), "%s", vm->image ? vm->image : "");
+		pid = fork();
 		if (pid == 0)
 			net_child(vm, argv, n, sizeof(argv) / sizeof(argv[0]), buf, sizeof(buf),
-				  log, server_log);
+				  strcmp(vm->class, "usb") ? iperf3 : usbip, log, server_log);
 		rc = run__wait(pid);
 	} else if (qemu__argv(vm, argv + n, sizeof(argv) / sizeof(argv[0]) - n, buf,
 			      sizeof(buf)) < 0) {

@@ -3,8 +3,10 @@
  * on the same image and patterns as the disk class.
  *   emul    QEMU's qemu-xhci with a usb-storage disk (Bulk-Only
  *           Transport), Linux's xhci_hcd and usb-storage
- *   pv      URB forwarding over USB/IP (the guest's vhci-hcd): needs a
- *           USB/IP server exporting a device on the host
+ *   pv      URB forwarding over USB/IP: the guest's vhci-hcd attaches
+ *           (`usbip attach`) vioscope's usbip-server, which serves its USB
+ *           mass-storage model on the same image from the host side of a
+ *           TAP in the run's own namespace
  *   pt      a host USB device through usbfs (QEMU's usb-host)
  */
 #include <dirent.h>
@@ -35,17 +37,16 @@ static const char *usb_unavailable(const struct run_ctx *ctx, const char *mode,
 		return have_usb_device() ? "usbfs pass-through (QEMU usb-host) is not built yet"
 					 : "no USB device on this host (/sys/bus/usb has none) to "
 					   "pass through";
-	if (!strcmp(mode, "pv"))
-		return "USB/IP needs a server exporting a device: this host has no usbip-host "
-		       "and vioscope's own USB/IP server is not built yet";
 	if (!strcmp(mode, "native"))
 		return "no USB device on this host to measure natively";
-	if (strcmp(mode, "emul")) {
+	if (strcmp(mode, "emul") && strcmp(mode, "pv")) {
 		snprintf(buf, len, "unknown mode '%s' (emul, pv, pt, native)", mode);
 		return buf;
 	}
 	if (strcmp(ctx->hypervisor, "qemu"))
-		return "vioscope-vmm has no xHCI yet: run it with --hypervisor qemu";
+		return !strcmp(mode, "pv") ? "the probe guest has no USB/IP channel yet: run it with "
+					     "--hypervisor qemu (Linux's vhci-hcd)"
+					   : "vioscope-vmm has no xHCI yet: run it with --hypervisor qemu";
 	return run_qemu__unavailable(ctx, "usb", mode, buf, len);
 }
 

@@ -13,6 +13,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +77,7 @@ int cmd_usbip_server(int argc, char **argv)
 	struct usb_dev *d;
 	long conns = 0, served = 0;
 	char why[160], *end;
-	int c, lfd;
+	int c, lfd, one = 1;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -114,6 +116,9 @@ int cmd_usbip_server(int argc, char **argv)
 				continue;
 			die("usbip-server: accept: %s", strerror(errno));
 		}
+		/* Every URB is a request and a reply: no Nagle delay (as usbip's
+		 * own tools set it). */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		ret = usbip__serve(fd, d, busid, &st);
 		if (ret && ret != -ECONNRESET)
 			pr_warn("usbip-server: connection dropped: %s", strerror(-ret));

@@ -8,6 +8,8 @@
  *   vio.modules=ahci,sd_mod      modules to load (modprobe, in order)
  *   vio.job=fio                  fio on /dev/$vio.dev (default vda), the
  *   vio.fio=RW:BS:QD:SECONDS       job /etc/vioscope/fio/guest.fio
+ *   vio.usbip=HOST[:BUSID]         (first: eth0 up at vio.ip and `usbip
+ *                                  attach`, the disk a USB/IP device)
  *                                  (workloads/fio/guest.fio: io_uring,
  *                                  O_DIRECT, time based, 1 s ramp,
  *                                  total-latency percentiles); fio's own
@@ -194,16 +196,51 @@ static int wait_block(const char *dev)
 	return access(path, F_OK);
 }
 
+static int net_up(const char *dev);
+
+/*
+ * vio.usbip=HOST[:BUSID]: the disk is a USB device on a USB/IP server (the
+ * paravirtual USB mode): eth0 up at vio.ip, then `usbip attach`, after
+ * which the device appears on the guest's vhci-hcd like a local one.
+ */
+static int usbip_attach(char *why, size_t why_len)
+{
+	char spec[96], host[64], busid[32] = "1-1";
+
+	if (!*arg("usbip", "", spec, sizeof(spec)))
+		return 0;
+	if (sscanf(spec, "%63[^:]:%31s", host, busid) < 1) {
+		snprintf(why, why_len, "vio.usbip=%s: expected HOST[:BUSID]", spec);
+		return -1;
+	}
+	if (net_up("eth0")) {
+		snprintf(why, why_len, "eth0 did not come up for USB/IP");
+		return -1;
+	}
+	if (run((char *[]){ "/usr/sbin/usbip", "attach", "-r", host, "-b", busid, NULL },
+		"/tmp/usbip.log")) {
+		snprintf(why, why_len, "usbip attach -r %s -b %s failed", host, busid);
+		cat("/tmp/usbip.log");
+		return -1;
+	}
+	return 0;
+}
+
 static int job_fio(void)
 {
 	char spec[64], dev[32], path[48], rw[16] = "randread", bs[16] = "4k", qd[8] = "1";
-	char secs[8] = "5";
+	char secs[8] = "5", why[160];
 	double ops;
 	int status;
 
 	arg("fio", "randread:4k:1:5", spec, sizeof(spec));
 	sscanf(spec, "%15[^:]:%15[^:]:%7[^:]:%7s", rw, bs, qd, secs);
 	snprintf(path, sizeof(path), "/dev/%s", arg("dev", "vda", dev, sizeof(dev)));
+	if (usbip_attach(why, sizeof(why))) {
+		printf(BEGIN "\n{\"job\": \"fio\", \"device\": \"%s\", \"status\": 3, "
+		       "\"result\": null, \"error\": \"%s\"}\n" END "\n", path, why);
+		return 3;
+	}
 	if (wait_block(dev)) {
 		printf(BEGIN "\n{\"job\": \"fio\", \"device\": \"%s\", \"status\": 3, "
 		       "\"result\": null, \"error\": \"no block device %s\"}\n" END "\n",

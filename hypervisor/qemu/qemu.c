@@ -54,6 +54,11 @@ static const struct qemu_device devices[] = {
 	  "virtio-net", true },
 	{ "usb", "emul", "qemu-xhci + usb-storage", "xhci_pci,usb_storage,sd_mod", "sda",
 	  "'capabilities'|'operational'|'runtime'|'doorbell'", false },
+	/* URB forwarding: the guest's vhci-hcd to vioscope's USB/IP server
+	 * on the host side of a TAP, over virtio-net. */
+	{ "usb", "pv", "USB/IP to vioscope usbip-server (vhci-hcd, virtio-net on a TAP)",
+	  "virtio_pci,virtio_net,usbip_core,vhci_hcd,usb_storage,sd_mod", "sda", "virtio-net",
+	  true },
 	{ "gfx", "emul", "bochs-display", "bochs", "card0", "bochs", false },
 	{ "gfx", "pv", "virtio-gpu-pci (2D)", "virtio_pci,virtio_gpu", "card0", "virtio-gpu",
 	  true },
@@ -86,7 +91,7 @@ static int device_args(const struct qemu_vm *vm, struct strbuf *sb, char **argv,
 {
 	const char *drive = NULL;
 
-	if (!strcmp(vm->class, "disk") || !strcmp(vm->class, "usb"))
+	if (!strcmp(vm->class, "disk") || (!strcmp(vm->class, "usb") && !qemu__needs_net(vm)))
 		drive = sb_add(sb, "file=%s,if=none,id=vdisk,format=raw,aio=io_uring", vm->image);
 	if (!strcmp(vm->class, "disk")) {
 		ARG("-drive");
@@ -100,14 +105,7 @@ static int device_args(const struct qemu_vm *vm, struct strbuf *sb, char **argv,
 			ARG("-device");
 			ARG("virtio-blk-pci,drive=vdisk");
 		}
-	} else if (!strcmp(vm->class, "usb")) {
-		ARG("-drive");
-		ARG(drive);
-		ARG("-device");
-		ARG("qemu-xhci,id=vxhci");
-		ARG("-device");
-		ARG("usb-storage,bus=vxhci.0,drive=vdisk");
-	} else if (!strcmp(vm->class, "net")) {
+	} else if (qemu__needs_net(vm)) {
 		/* vhost=off: /dev/vhost-net is what makes QEMU's virtio-net fast
 		 * in production, and it is absent here; a host with it gets a
 		 * mode of its own, not a silently different figure. */
@@ -117,6 +115,13 @@ static int device_args(const struct qemu_vm *vm, struct strbuf *sb, char **argv,
 		ARG("-device");
 		ARG(strcmp(vm->mode, "pv") ? "e1000,netdev=vnet,mac=52:54:00:12:34:56"
 					   : "virtio-net-pci,netdev=vnet,mac=52:54:00:12:34:56");
+	} else if (!strcmp(vm->class, "usb")) {
+		ARG("-drive");
+		ARG(drive);
+		ARG("-device");
+		ARG("qemu-xhci,id=vxhci");
+		ARG("-device");
+		ARG("usb-storage,bus=vxhci.0,drive=vdisk");
 	} else if (!strcmp(vm->class, "gfx")) {
 		/* One mode offered: the EDID's preferred and largest are the
 		 * same, so glmark2's DRM build renders at it in every mode. */
@@ -130,6 +135,11 @@ static int device_args(const struct qemu_vm *vm, struct strbuf *sb, char **argv,
 				   vm->xres, vm->yres));
 	}
 	return 0;
+}
+
+bool qemu__needs_net(const struct qemu_vm *vm)
+{
+	return !strcmp(vm->class, "net") || (!strcmp(vm->class, "usb") && !strcmp(vm->mode, "pv"));
 }
 
 bool qemu__needs_x(const struct qemu_vm *vm)

@@ -23,7 +23,7 @@ struct qemu_vm {
 	const char *class;	/* the device under test: disk, net, usb, gfx */
 	const char *mode;	/* emul, pv; gfx also virgl (pv with gl=virgl) */
 	const char *image;	/* disk, usb: the raw image */
-	int tap_fd;		/* net: an open TAP (lib/netns.h), inherited */
+	int tap_fd;		/* net, usb pv: an open TAP (lib/netns.h), inherited */
 	unsigned int xres, yres;	/* gfx: the one mode the display offers */
 	const char *job;	/* the agent's workload, "vio.job=... vio...." */
 	const char *trace_events;	/* a file of QEMU -trace event patterns, or NULL */
@@ -55,6 +55,9 @@ char *qemu__version(char *buf, size_t len);
 
 /* vm's display needs an X server (virgl: SDL with GL; run it under
  * xvfb-run here). */
+/* The guest needs a NIC on a TAP: the net class, and USB/IP (usb pv),
+ * whose server sits on the TAP's host side. */
+bool qemu__needs_net(const struct qemu_vm *vm);
 bool qemu__needs_x(const struct qemu_vm *vm);
 
 /* "kvm" where QEMU's guests can run on /dev/kvm, else "tcg", with why. */

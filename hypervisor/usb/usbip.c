@@ -98,10 +98,10 @@ static int read_all(int fd, void *buf, size_t len)
 	while (len) {
 		ssize_t n = read(fd, p, len);
 
+		/* EINTR too ends the session: the server was asked to stop (a
+		 * client that vanished without a FIN would block it forever). */
 		if (n == 0)
 			return -ECONNRESET;
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0)
 			return -errno;
 		p += n;
@@ -168,14 +168,19 @@ static int submit(int fd, struct usb_dev *d, const struct usbip_cmd *c, uint8_t 
 		st->bytes_out += actual;
 	else
 		st->bytes_in += actual;
-	if ((ret = write_all(fd, hdr, sizeof(hdr))))
-		return ret;
-	return in && actual ? write_all(fd, buf, actual) : 0;
+	if (!in || !actual)
+		return write_all(fd, hdr, sizeof(hdr));
+	/* Header and data in one segment where they fit: a separate small
+	 * write waits for the client's delayed ACK under Nagle. */
+	memmove(buf + sizeof(hdr), buf, actual);
+	memcpy(buf, hdr, sizeof(hdr));
+	return write_all(fd, buf, sizeof(hdr) + actual);
 }
 
 static int serve_urbs(int fd, struct usb_dev *d, struct usbip_stats *st)
 {
-	uint8_t hdr[USBIP_HDR_LEN], *buf = malloc(USBIP_MAX_BUFFER);
+	/* Room for a RET_SUBMIT header in front of the largest data. */
+	uint8_t hdr[USBIP_HDR_LEN], *buf = malloc(USBIP_HDR_LEN + USBIP_MAX_BUFFER);
 	struct usbip_cmd c;
 	int ret;
 

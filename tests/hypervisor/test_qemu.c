@@ -60,6 +60,11 @@ Test(qemu, each_mode_as_a_qemu_user_gives_it)
 	n = build(&vm, "usb", "emul", argv, buf, sizeof(buf));
 	cr_assert(has(argv, n, "-device", "qemu-xhci,id=vxhci"));
 	cr_assert(has(argv, n, "-device", "usb-storage,bus=vxhci.0,drive=vdisk"));
+	/* USB/IP: no USB device in QEMU, a NIC to reach the server instead. */
+	n = build(&vm, "usb", "pv", argv, buf, sizeof(buf));
+	cr_assert(has(argv, n, "-device", "virtio-net-pci,netdev=vnet"));
+	cr_assert(has(argv, n, "-append", "vhci_hcd"));
+	cr_assert_not(has(argv, n, "-drive", NULL));
 
 	n = build(&vm, "gfx", "emul", argv, buf, sizeof(buf));
 	cr_assert(has(argv, n, "-device", "bochs-display,edid=on,xres=1280,yres=720,xmax=1280,"

@@ -151,6 +151,32 @@ Test(qemu_run, iperf3_in_a_linux_guest_on_e1000_and_virtio_net_and_over_veth, .t
 	qemu_run_done(&r);
 }
 
+/* USB mass storage: QEMU's xHCI (emul), and URB forwarding over USB/IP
+ * (pv): the guest's vhci-hcd attaches vioscope usbip-server, which serves
+ * its own mass-storage model on the host side of the run's TAP. */
+Test(qemu_run, fio_on_usb_storage_over_xhci_and_over_usbip, .timeout = 600)
+{
+	struct qrun r;
+	char path[128], *log;
+
+	need_qemu();
+	if (geteuid()) {
+		fprintf(stderr, "SKIP: USB/IP's namespace and TAP need root\n");
+		cr_skip_test("not root");
+	}
+	qemu_run(&r, "usb rr rw=randread bs=4096 iodepth=1 qemu_runtime=1", "emul,pv");
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 2);
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name = 'iops' AND value > 0"), 2);
+	snprintf(path, sizeof(path), "%s/usbip-server.log", r.work);
+	log = file__read_text(path);
+	cr_assert_not_null(log);
+	cr_assert_not_null(strstr(log, "1 imports"), "%s", log);
+	cr_assert_not_null(strstr(log, " 0 bad messages"), "%s", log);
+	free(log);
+	cr_assert_neq(access("/sys/class/net/vtap0", F_OK), 0, "a TAP was left behind");
+	qemu_run_done(&r);
+}
+
 Test(qemu_run, glmark2_in_a_linux_guest_on_virtio_gpu_2d_and_virgl_at_the_one_mode,
      .timeout = 900)
 {
