@@ -358,7 +358,7 @@ bench: deps
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -I. -D_GNU_SOURCE
 FUZZERS := $(BIN)/fuzz-elf $(BIN)/fuzz-bzimage $(BIN)/fuzz-virtq $(BIN)/fuzz-ahci \
-	$(BIN)/fuzz-e1000 $(BIN)/fuzz-virtio-net
+	$(BIN)/fuzz-e1000 $(BIN)/fuzz-virtio-net $(BIN)/fuzz-usbip
 FUZZ_AHCI_SRCS := tests/fuzz/fuzz_ahci.c hypervisor/devices/ahci.c hypervisor/devices/disk-args.c \
 	hypervisor/backends/blk.c hypervisor/backends/sync.c hypervisor/backends/uring.c \
 	hypervisor/device.c hypervisor/metrics.c hypervisor/msix.c hypervisor/pci.c hypervisor/bus.c \
@@ -383,6 +383,12 @@ $(BIN)/fuzz-virtio-net: tests/fuzz/fuzz_virtio_net.c hypervisor/devices/virtio-n
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -o $@ $(filter %.c,$^) -lcjson -lpthread
+$(BIN)/fuzz-usbip: tests/fuzz/fuzz_usbip.c hypervisor/usb/usbip.c hypervisor/usb/core.c \
+		   hypervisor/usb/storage.c hypervisor/backends/blk.c hypervisor/backends/sync.c \
+		   hypervisor/backends/uring.c lib/log.c
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ -luring -lpthread
 $(BIN)/fuzz-virtq: tests/fuzz/fuzz_virtq.c hypervisor/virtq.c hypervisor/kvm.c hypervisor/irq.c \
 		   hypervisor/pci.c hypervisor/bus.c lib/log.c
 	$(call msg,FUZZ-CC,$@)
@@ -407,8 +413,10 @@ fuzz: deps $(GUEST)
 	$(Q)cp $(GUEST) $(OUT)/fuzz/elf/seed
 	$(Q)if ls .cache/kernel/boot/vmlinuz-* >/dev/null 2>&1; then \
 		head -c 131072 $$(ls .cache/kernel/boot/vmlinuz-* | head -1) > $(OUT)/fuzz/bzimage/seed; fi
-	$(Q)mkdir -p $(OUT)/fuzz/virtq $(OUT)/fuzz/ahci $(OUT)/fuzz/e1000 $(OUT)/fuzz/virtio-net
-	$(Q)set -e; for t in elf bzimage virtq ahci e1000 virtio-net; do \
+	$(Q)mkdir -p $(OUT)/fuzz/virtq $(OUT)/fuzz/ahci $(OUT)/fuzz/e1000 $(OUT)/fuzz/virtio-net \
+		$(OUT)/fuzz/usbip
+	$(Q)cp tests/fuzz/seeds/usbip/* $(OUT)/fuzz/usbip/
+	$(Q)set -e; for t in elf bzimage virtq ahci e1000 virtio-net usbip; do \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
 		$(BIN)/fuzz-$$t $(OUT)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=131072 -timeout=10 \
 			> $(OUT)/fuzz/$$t.log 2>&1 || { tail -40 $(OUT)/fuzz/$$t.log; exit 1; }; \
