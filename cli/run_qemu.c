@@ -52,6 +52,9 @@ const char *run_qemu__unavailable(const struct run_ctx *ctx, const char *class,
 				 : "iperf3 is not installed (scripts/install-deps)";
 	if (!strcmp(class, "usb") && !strcmp(mode, "pv") && geteuid())
 		return "USB/IP's server sits in a network namespace with a TAP: needs root";
+	if (!strcmp(class, "usb") && !strcmp(mode, "pv") && access("/usr/sbin/usbip", X_OK))
+		return "usbip is not installed (scripts/install-deps nested): the guest image "
+		       "has no usbip attach";
 	if (!ctx->guest_dir[0]) {
 		snprintf(buf, len, "no Linux guest image: %s", ctx->guest_error);
 		return buf;

@@ -164,6 +164,10 @@ Test(qemu_run, fio_on_usb_storage_over_xhci_and_over_usbip, .timeout = 600)
 		fprintf(stderr, "SKIP: USB/IP's namespace and TAP need root\n");
 		cr_skip_test("not root");
 	}
+	if (access("/usr/sbin/usbip", X_OK)) {
+		fprintf(stderr, "SKIP: usbip is not installed (scripts/install-deps nested)\n");
+		cr_skip_test("no usbip");
+	}
 	qemu_run(&r, "usb rr rw=randread bs=4096 iodepth=1 qemu_runtime=1", "emul,pv");
 	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 2);
 	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name = 'iops' AND value > 0"), 2);
