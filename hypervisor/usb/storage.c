@@ -47,7 +47,7 @@ struct storage {
 	struct usb_dev dev;
 	struct blk_backend *b;
 	enum bot_state state;
-	uint32_t tag, expected, residue;
+	uint32_t tag, expected;
 	bool host_in;			/* the CBW's direction */
 	uint8_t status;			/* for the CSW */
 	uint8_t *buf;			/* data phase */
@@ -321,16 +321,19 @@ static int storage_transfer(struct usb_dev *d, unsigned int ep, bool in, uint8_t
 		if (s->pos == s->len || n < len)
 			s->state = BOT_CSW;
 		return (int)n;
-	case BOT_CSW:
+	case BOT_CSW: {
+		/* dCSWDataResidue: what the host asked for and did not move. */
+		uint32_t residue = s->expected - (s->pos < s->expected ? s->pos : s->expected);
+
 		if (!in || len < CSW_LEN)
 			return -EPIPE;
-		s->residue = s->expected - (s->pos < s->expected ? s->pos : s->expected);
 		memcpy(buf, (const uint8_t[]){ 0x55, 0x53, 0x42, 0x53 }, 4);
 		memcpy(buf + 4, &s->tag, 4);
-		memcpy(buf + 8, &s->residue, 4);
+		memcpy(buf + 8, &residue, 4);
 		buf[12] = s->status;
 		s->state = BOT_CBW;
 		return CSW_LEN;
+	}
 	}
 	return -EPIPE;
 }
