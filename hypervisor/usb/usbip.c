@@ -135,16 +135,19 @@ static void op_header(uint8_t *p, uint16_t code, uint32_t status)
 }
 
 /* One CMD_SUBMIT: data out read, the transfer done on the device model,
- * RET_SUBMIT (with data in) written. A STALL answers -EPIPE. */
-static int submit(int fd, struct usb_dev *d, const struct usbip_cmd *c, uint8_t *buf,
+ * RET_SUBMIT (with data in) written. A STALL answers -EPIPE. msg has room
+ * for a header and then the data, which goes to msg + USBIP_HDR_LEN so
+ * that header and data leave in one write (a separate small write waits
+ * for the client's delayed ACK under Nagle). */
+static int submit(int fd, struct usb_dev *d, const struct usbip_cmd *c, uint8_t *msg,
 		  struct usbip_stats *st)
 {
-	uint8_t hdr[USBIP_HDR_LEN];
+	uint8_t *data = msg + USBIP_HDR_LEN;
 	bool in = c->direction == USBIP_DIR_IN;
 	uint32_t actual;
 	int ret;
 
-	if (!in && c->length && (ret = read_all(fd, buf, c->length)))
+	if (!in && c->length && (ret = read_all(fd, data, c->length)))
 		return ret;
 	st->submits++;
 	if (c->ep == 0) {
@@ -153,28 +156,22 @@ static int submit(int fd, struct usb_dev *d, const struct usbip_cmd *c, uint8_t 
 		memcpy(&s, c->setup, sizeof(s));	/* little-endian, as on the bus */
 		if (s.wLength > c->length)
 			s.wLength = (uint16_t)c->length;	/* never past the client's buffer */
-		ret = usb__control(d, &s, buf);
+		ret = usb__control(d, &s, data);
 	} else {
-		ret = usb__transfer(d, c->ep, in, buf, c->length);
+		ret = usb__transfer(d, c->ep, in, data, c->length);
 	}
 	if (ret < 0) {
 		st->stalls++;
-		usbip__ret_submit(hdr, c->seqnum, ret, 0);
-		return write_all(fd, hdr, sizeof(hdr));
+		usbip__ret_submit(msg, c->seqnum, ret, 0);
+		return write_all(fd, msg, USBIP_HDR_LEN);
 	}
 	actual = in ? ((uint32_t)ret < c->length ? (uint32_t)ret : c->length) : c->length;
-	usbip__ret_submit(hdr, c->seqnum, 0, actual);
+	usbip__ret_submit(msg, c->seqnum, 0, actual);
 	if (in)
 		st->bytes_out += actual;
 	else
 		st->bytes_in += actual;
-	if (!in || !actual)
-		return write_all(fd, hdr, sizeof(hdr));
-	/* Header and data in one segment where they fit: a separate small
-	 * write waits for the client's delayed ACK under Nagle. */
-	memmove(buf + sizeof(hdr), buf, actual);
-	memcpy(buf, hdr, sizeof(hdr));
-	return write_all(fd, buf, sizeof(hdr) + actual);
+	return write_all(fd, msg, USBIP_HDR_LEN + (in ? actual : 0));
 }
 
 static int serve_urbs(int fd, struct usb_dev *d, struct usbip_stats *st)
