@@ -108,7 +108,9 @@ VMM_CORE_OBJS := \
 	hypervisor/devices/ahci.o \
 	hypervisor/devices/virtio-net.o \
 	hypervisor/devices/e1000.o \
-	hypervisor/devices/e1000-ring.o
+	hypervisor/devices/e1000-ring.o \
+	hypervisor/devices/xhci.o \
+	hypervisor/devices/xhci-ring.o
 
 VMM_OBJS := hypervisor/main.o $(VMM_CORE_OBJS) $(LIB_OBJS)
 
@@ -235,7 +237,9 @@ GUEST_OBJS := \
 	hypervisor/guest/disk.o \
 	hypervisor/guest/nic-virtio.o \
 	hypervisor/guest/nic-e1000.o \
-	hypervisor/guest/net.o
+	hypervisor/guest/net.o \
+	hypervisor/guest/xhci.o \
+	hypervisor/guest/bot.o
 
 GUEST_CFLAGS := -O2 -g -std=gnu11 -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-mno-red-zone -fno-stack-protector -mcmodel=small -mgeneral-regs-only \

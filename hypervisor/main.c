@@ -45,6 +45,7 @@ struct options {
 	int nr_disks;
 	const char *nets[2];		/* MODE:SPEC */
 	int nr_nets;
+	const char *usb;		/* MODE:SPEC */
 	int timeout_s;
 	bool console;
 	bool samples;
@@ -68,6 +69,8 @@ static void usage(FILE *f)
 "                       (delay: hold each completion US us, to test regressions)\n"
 "  --net pv|emul:tap=IFNAME|fd=N[,mac=52:54:00:12:34:56]\n"
 "                       a virtio-net (pv) or e1000 (emul) NIC on a TAP (up to 2)\n"
+"  --usb emul:PATH[,size=64M]\n"
+"                       an xHCI controller with a USB mass-storage disk on a raw image\n"
 "  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M, at most 3G)\n"
 "  --cpus N             vCPUs (default 1, at most 64)\n"
 "  --json FILE          write results, exits, device metrics and environment\n"
@@ -127,6 +130,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "passthrough", required_argument, NULL, 'p' },
 		{ "disk", required_argument, NULL, 'd' },
 		{ "net", required_argument, NULL, 'N' },
+		{ "usb", required_argument, NULL, 'U' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "samples", no_argument, NULL, 'S' },
@@ -164,6 +168,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 			if (strncmp(optarg, "pv:", 3) && strncmp(optarg, "emul:", 5))
 				die("--net %s: expected pv:tap=IF (virtio-net) or emul:tap=IF (e1000)", optarg);
 			o->nets[o->nr_nets++] = optarg;
+			break;
+		case 'U':
+			if (o->usb)
+				die("--usb: one controller");
+			if (strncmp(optarg, "emul:", 5))
+				die("--usb %s: expected emul:PATH (xHCI with a USB disk)", optarg);
+			o->usb = optarg;
 			break;
 		case 'p':
 			if (o->nr_passthrough == 4)
@@ -408,6 +419,8 @@ static int vm__build(struct kvm *kvm, const struct options *o)
 		if (!device__create(kvm, pv ? "virtio-net" : "e1000", o->nets[i] + (pv ? 3 : 5)))
 			return -ENODEV;
 	}
+	if (o->usb && !device__create(kvm, "xhci", o->usb + 5))
+		return -ENODEV;
 	regions__publish(kvm);	/* for the collectors: which device owns an address */
 	/* The vCPUs exist before loading so that tsc_khz is known to the guest. */
 	ret = create_vcpus(kvm, o);

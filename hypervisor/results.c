@@ -141,6 +141,8 @@ static void emit_guest_requests(struct kvm *kvm, const struct guest_result *gr)
 
 	if (gr->rec.kind != VIO_DISK || !gr->submitted || !gr->anchored)
 		return;
+	if (gr->rec.disk.flags & VIO_DISK_USB)
+		return;		/* the USB models fire no request probes */
 	dev = device__find(kvm, gr->rec.disk.flags & VIO_DISK_EMUL ? "ahci" : "virtio-blk");
 	if (!dev)
 		return;
@@ -405,6 +407,13 @@ static void add_cpu(cJSON *m, const struct guest_result *gr, const char *op, dou
 		   (double)gr->during.vcpu_perf[PERF_TASK_CLOCK] / ops);
 }
 
+static const char *disk_device(uint32_t flags)
+{
+	if (flags & VIO_DISK_USB)
+		return flags & VIO_DISK_EMUL ? "xhci" : "virtio-usbip";
+	return flags & VIO_DISK_EMUL ? "ahci" : "virtio-blk";
+}
+
 /* A disk record: throughput, per-I/O costs, and the verify result checked
  * from the host side too. */
 static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
@@ -417,8 +426,8 @@ static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 	cJSON_AddStringToObject(o, "rw", NAME_OR(rw_names, d->rw, "?"));
 	cJSON_AddNumberToObject(o, "block_size", d->block_size);
 	cJSON_AddNumberToObject(o, "iodepth", d->iodepth);
-	cJSON_AddStringToObject(o, "device", d->flags & VIO_DISK_EMUL ? "ahci" : "virtio-blk");
-	if (d->flags & VIO_DISK_EMUL)
+	cJSON_AddStringToObject(o, "device", disk_device(d->flags));
+	if ((d->flags & (VIO_DISK_EMUL | VIO_DISK_USB)) == VIO_DISK_EMUL)
 		cJSON_AddBoolToObject(o, "ncq", d->flags & VIO_DISK_NCQ);
 	cJSON_AddNumberToObject(o, "capacity_bytes", (double)d->capacity);
 	if (gr->anchored) {

@@ -101,6 +101,7 @@ struct vio_net {
 #define VIO_NET_EMUL	(1u << 0)	/* the e1000 (else virtio-net) */
 #define VIO_NET_START_SEQ 0xffffffffu	/* rx: the frame that says "ready" */
 #define VIO_DISK_NCQ	(1u << 1)	/* AHCI with READ/WRITE FPDMA QUEUED */
+#define VIO_DISK_USB	(1u << 2)	/* a USB disk: EMUL = behind xHCI */
 
 /*
  * The verify pattern: byte i of block b. Shared so that the VMM can check

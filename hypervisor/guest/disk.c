@@ -3,6 +3,11 @@
  * the AHCI disk (dev=emul), the same code above the two drivers:
  *   disk dev=pv|emul rw=randread|randwrite|read|write bs=4096 iodepth=1..32
  *        ios=N verify=0|1 ncq=0|1 stamps=0|1
+ * and the usb workload, the same engine on a USB disk (Bulk-Only Transport,
+ * bot.c) behind the xHCI controller (dev=emul, the default):
+ *   usb dev=emul rw=... bs=... iodepth=... ios=N verify=0|1
+ * BOT runs one command at a time: with iodepth > 1 the others wait in the
+ * driver, as they do in Linux's usb-storage, and their latency shows it.
  * stamps=1 also reads the TSC just before each doorbell write, for the
  * stage view of vioscope trace --stages (driver vs notify); off by default
  * because an rdtsc traps on PVM and would sit inside every timed I/O.
@@ -15,6 +20,7 @@
  * their block, so that check holds after any workload.
  */
 #include "hypervisor/guest/ahci.h"
+#include "hypervisor/guest/usb.h"
 #include "hypervisor/guest/virtio.h"
 
 #define VBLK_TYPE	2
@@ -28,14 +34,19 @@
 
 static const char *const disk_args[] = { "dev", "rw", "bs", "iodepth", "ios", "verify", "ncq",
 					 "stamps", NULL };
+static const char *const usb_args[] = { "dev", "rw", "bs", "iodepth", "ios", "verify", NULL };
 static const struct arg_choice rws[] = {
 	{ "read", VIO_RW_READ }, { "write", VIO_RW_WRITE },
 	{ "randread", VIO_RW_RANDREAD }, { "randwrite", VIO_RW_RANDWRITE }, { 0 },
 };
 static const struct arg_choice devs[] = { { "pv", 0 }, { "emul", 1 }, { 0 } };
+static const struct arg_choice usb_devs[] = { { "emul", 1 }, { 0 } };
 static int emul;		/* 1: AHCI, 0: virtio-blk */
+static const struct gusb_hc *usb;	/* a USB disk through this host side */
+static unsigned int usb_queue[MAX_DEPTH], usb_head, usb_count;	/* BOT: one at a time */
 static int use_ncq;		/* AHCI: FPDMA QUEUED reads and writes */
 static int irq_ok;		/* completions interrupt (else poll registers) */
+static uint32_t bs_now;		/* bytes per I/O */
 static int stamp;		/* stamps=1: TSC at each doorbell too (stage view) */
 
 struct slot {
@@ -106,6 +117,11 @@ static void submit(unsigned int s, uint32_t type, uint64_t block, uint32_t bs)
 	sl->status = 0xff;
 	if (type == T_OUT)
 		fill_pattern(sl->buf, bs, block, 0);
+	if (usb) {	/* started by reap(), in order */
+		sl->t0 = sl->t_doorbell = rdtsc();
+		usb_queue[(usb_head + usb_count++) % MAX_DEPTH] = s;
+		return;
+	}
 	if (emul) {
 		sl->t0 = rdtsc();
 		if (use_ncq)
@@ -135,6 +151,19 @@ static int reap(void)
 	uint32_t len;
 	int head;
 
+	if (usb) {
+		struct slot *sl;
+
+		if (!usb_count)
+			return -1;
+		head = (int)usb_queue[usb_head];
+		usb_head = (usb_head + 1) % MAX_DEPTH;
+		usb_count--;
+		sl = &slots[head];
+		sl->status = (uint8_t)gbot_rw(sl->type == T_OUT, sl->sector, bs_now / SECTOR, sl->buf,
+					      bs_now);
+		return head;
+	}
 	if (emul) {
 		/* Each reap reads PxIS / PxCI: exits, as a real driver's. */
 		while ((head = gahci_reap()) < 0) {
@@ -191,7 +220,7 @@ static uint64_t verify_pass(uint32_t bs, uint64_t nblocks)
 	return bad;
 }
 
-int disk_run(const char *args, const struct vio_boot_info *bi)
+static int engine_run(const char *who, const char *args, int usb_dev)
 {
 	uint64_t bs = 4096, depth = 1, ios = 1000, verify = 0, ncq = 1, stamps = 0, blocks;
 	uint64_t issued = 0, done = 0;
@@ -199,26 +228,46 @@ int disk_run(const char *args, const struct vio_boot_info *bi)
 	int rw = VIO_RW_RANDREAD, dev = 0, ret;
 	unsigned int s, nfree, free_slots[MAX_DEPTH];
 
-	if (arg_check("disk", args, disk_args) ||
-	    arg_choose("disk", args, "dev", devs, &dev) < 0 ||
-	    arg_choose("disk", args, "rw", rws, &rw) < 0 ||
-	    arg_u64("disk", args, "bs", SECTOR, 1u << 20, &bs) < 0 ||
-	    arg_u64("disk", args, "iodepth", 1, MAX_DEPTH, &depth) < 0 ||
-	    arg_u64("disk", args, "ios", 1, 1u << 22, &ios) < 0 ||
-	    arg_u64("disk", args, "verify", 0, 1, &verify) < 0 ||
-	    arg_u64("disk", args, "ncq", 0, 1, &ncq) < 0 ||
-	    arg_u64("disk", args, "stamps", 0, 1, &stamps) < 0)
+	if (usb_dev)
+		dev = 1;
+	if (arg_check(who, args, usb_dev ? usb_args : disk_args) ||
+	    arg_choose(who, args, "dev", usb_dev ? usb_devs : devs, &dev) < 0 ||
+	    arg_choose(who, args, "rw", rws, &rw) < 0 ||
+	    arg_u64(who, args, "bs", SECTOR, 1u << 20, &bs) < 0 ||
+	    arg_u64(who, args, "iodepth", 1, MAX_DEPTH, &depth) < 0 ||
+	    arg_u64(who, args, "ios", 1, 1u << 22, &ios) < 0 ||
+	    arg_u64(who, args, "verify", 0, 1, &verify) < 0 ||
+	    arg_u64(who, args, "ncq", 0, 1, &ncq) < 0 ||
+	    arg_u64(who, args, "stamps", 0, 1, &stamps) < 0)
 		return VIO_ERR_WORKLOAD;
 	if (bs % SECTOR) {
-		printf("guest: disk: bs must be a multiple of 512\n");
+		printf("guest: %s: bs must be a multiple of 512\n", who);
 		return VIO_ERR_WORKLOAD;
 	}
-	emul = dev;
+	bs_now = (uint32_t)bs;
+	emul = !usb_dev && dev;
+	usb = 0;
+	usb_head = usb_count = 0;
 	stamp = (int)stamps;
 	intr_set_handler(DISK_VECTOR, on_irq);
 	intr_set_handler(INTR_WATCHDOG, on_tick);
 	result = (struct vio_result){ .magic = VIO_RESULT_MAGIC, .kind = VIO_DISK };
-	if (emul) {
+	if (usb_dev) {
+		/* The driver's waits end on the watchdog if the device is silent. */
+		lapic_timer_periodic(100000000u);
+		ret = gxhci_init(DISK_VECTOR);
+		if (!ret)
+			ret = 10 * gbot_init(&gxhci_hc, &result.disk.capacity);
+		if (ret) {
+			lapic_timer_stop();
+			printf("guest: usb: no usable xHCI controller or USB disk (%d); "
+			       "add --usb emul:PATH\n", ret);
+			return VIO_ERR_NODEV;
+		}
+		usb = &gxhci_hc;
+		irq_ok = 1;
+		result.disk.flags = VIO_DISK_USB | VIO_DISK_EMUL;
+	} else if (emul) {
 		uint8_t *scratch = guest_alloc(512);
 
 		ret = scratch ? gahci_init(DISK_VECTOR) : -1;
@@ -303,7 +352,7 @@ int disk_run(const char *args, const struct vio_boot_info *bi)
 		if (tags) {
 			sub[done] = slots[sl].t0;
 			bell[done] = slots[sl].t_doorbell;
-			tags[done] = emul ? (uint64_t)sl : 3 * (uint64_t)sl;	/* see submit() */
+			tags[done] = emul || usb ? (uint64_t)sl : 3 * (uint64_t)sl;	/* see submit() */
 		}
 		lat[done++] = rdtsc() - slots[sl].t0;
 		if (slots[sl].status != 0)
@@ -327,11 +376,21 @@ int disk_run(const char *args, const struct vio_boot_info *bi)
 	result.disk.bytes = done * bs;
 	result.disk.interrupts = irqs;
 	result.irq_mode = irq_ok ? VIO_IRQ_MSIX : VIO_IRQ_POLL;
-	result.space = emul ? VIO_SPACE_MMIO : VIO_SPACE_NONE;	/* emul: trapped registers */
+	result.space = emul || usb ? VIO_SPACE_MMIO : VIO_SPACE_NONE;	/* trapped registers */
 	outl(VIO_CTL_RESULT, (uint32_t)(uint64_t)&result);
-	printf("guest: disk%s: %lu I/Os, %u errors, verify mismatches %lu\n", args, done,
+	printf("guest: %s%s: %lu I/Os, %u errors, verify mismatches %lu\n", who, args, done,
 	       result.disk.errors, result.disk.verify_mismatches);
 	if (result.status)
 		return (int)result.status;
 	return result.disk.errors || result.disk.verify_mismatches ? VIO_ERR_WORKLOAD : VIO_OK;
+}
+
+int disk_run(const char *args, const struct vio_boot_info *bi)
+{
+	return engine_run("disk", args, 0);
+}
+
+int usb_run(const char *args, const struct vio_boot_info *bi)
+{
+	return engine_run("usb", args, 1);
 }

@@ -133,10 +133,12 @@ int workload_run(const struct vio_boot_info *bi)
 			status = disk_run(one + 4, bi);
 		} else if (!strncmp(one, "net", 3) && (one[3] == ' ' || !one[3])) {
 			status = net_run(one + 3, bi);
+		} else if (!strncmp(one, "usb", 3) && (one[3] == ' ' || !one[3])) {
+			status = usb_run(one + 3, bi);
 		} else if (!strncmp(one, "poke", 4) && (one[4] == ' ' || !one[4])) {
 			status = poke_run(one + 4);
 		} else {
-			printf("guest: unknown workload '%s' (known: micro, disk, net, poke)\n", one);
+			printf("guest: unknown workload '%s' (known: micro, disk, net, usb, poke)\n", one);
 			status = VIO_ERR_WORKLOAD;
 		}
 	}

@@ -400,3 +400,8 @@ struct usb_dev *usb_storage__new(const char *path, uint64_t create_size, char *w
 		.nr_strings = 3, .speed = USB_SPEED_HIGH, .priv = s };
 	return &s->dev;
 }
+
+struct blk_backend *usb_storage__backend(struct usb_dev *d)
+{
+	return d->ops == &storage_ops ? ((struct storage *)d->priv)->b : NULL;
+}

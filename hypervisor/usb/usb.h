@@ -76,4 +76,7 @@ void usb__destroy(struct usb_dev *d);
 struct usb_dev *usb_storage__new(const char *path, uint64_t create_size, char *why,
 				 size_t why_len);
 
+/* The block backend under a storage device (the host-side verify). */
+struct blk_backend *usb_storage__backend(struct usb_dev *d);
+
 #endif /* VIOSCOPE__USB_H */

@@ -1,0 +1,42 @@
+/*
+ * The probe guest's USB stack: a host side as an ops table (the xHCI
+ * driver, or the USB/IP channel) under the Bulk-Only mass-storage driver,
+ * so the disk workload runs the same BOT code over both.
+ */
+#ifndef VIOSCOPE__GUEST_USB_H
+#define VIOSCOPE__GUEST_USB_H
+
+#include "hypervisor/guest/guest.h"
+
+struct gusb_setup {
+	uint8_t type, request;
+	uint16_t value, index, length;
+} __attribute__((packed));
+
+struct gusb_hc {
+	const char *name;
+	/* A control transfer on endpoint 0: 0 with *actual, or <0 (a STALL
+	 * is -2, a timeout -1). */
+	int (*control)(const struct gusb_setup *s, void *buf, uint32_t *actual);
+	/* A bulk transfer on the storage interface's endpoint of direction in. */
+	int (*bulk)(int in, void *buf, uint32_t len, uint32_t *actual);
+	/* After a STALL on a bulk endpoint: clear it on both sides (5.3.1 BOT). */
+	int (*clear_halt)(int in);
+};
+
+#define GUSB_STALL	-2
+
+/* xhci.c: the first xHCI controller, the first connected port, its device
+ * addressed and configured with one bulk IN and one bulk OUT endpoint.
+ * Interrupts come on `vector` (the caller's handler); waits need the LAPIC
+ * watchdog running to end. */
+int gxhci_init(uint8_t vector);
+extern const struct gusb_hc gxhci_hc;
+
+/* bot.c: USB mass storage, Bulk-Only Transport with SCSI (INQUIRY, TEST
+ * UNIT READY, READ CAPACITY(10), READ(10), WRITE(10)). */
+int gbot_init(const struct gusb_hc *hc, uint64_t *capacity);
+/* One command: 0, >0 a failed CSW status, <0 a transport error. */
+int gbot_rw(int write, uint64_t lba, uint32_t blocks, void *buf, uint32_t bytes);
+
+#endif
