@@ -184,6 +184,7 @@ TEST_OBJS := \
 	tests/hypervisor/devices/test_virtio_blk.o \
 	tests/hypervisor/devices/test_virtio_net.o \
 	tests/hypervisor/devices/test_e1000.o \
+	tests/hypervisor/devices/test_xhci.o \
 	tests/hypervisor/usb/test_storage.o \
 	tests/hypervisor/usb/test_usbip.o \
 	tests/hypervisor/devices/test_ahci.o \
@@ -362,7 +363,7 @@ bench: deps
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -I. -D_GNU_SOURCE
 FUZZERS := $(BIN)/fuzz-elf $(BIN)/fuzz-bzimage $(BIN)/fuzz-virtq $(BIN)/fuzz-ahci \
-	$(BIN)/fuzz-e1000 $(BIN)/fuzz-virtio-net $(BIN)/fuzz-usbip
+	$(BIN)/fuzz-e1000 $(BIN)/fuzz-virtio-net $(BIN)/fuzz-usbip $(BIN)/fuzz-xhci
 FUZZ_AHCI_SRCS := tests/fuzz/fuzz_ahci.c hypervisor/devices/ahci.c hypervisor/devices/disk-args.c \
 	hypervisor/backends/blk.c hypervisor/backends/sync.c hypervisor/backends/uring.c \
 	hypervisor/device.c hypervisor/metrics.c hypervisor/msix.c hypervisor/pci.c hypervisor/bus.c \
@@ -393,6 +394,14 @@ $(BIN)/fuzz-usbip: tests/fuzz/fuzz_usbip.c hypervisor/usb/usbip.c hypervisor/usb
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ -luring -lpthread
+# The xHCI rings, with the USB disk behind them.
+$(BIN)/fuzz-xhci: tests/fuzz/fuzz_xhci.c hypervisor/devices/xhci.c hypervisor/devices/xhci-ring.c \
+		  hypervisor/devices/disk-args.c hypervisor/usb/core.c hypervisor/usb/storage.c \
+		  $(filter-out tests/fuzz/fuzz_ahci.c hypervisor/devices/ahci.c hypervisor/devices/disk-args.c,\
+		  $(FUZZ_AHCI_SRCS)) tests/fuzz/fuzz_kvm.h hypervisor/devices/xhci.h
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -o $@ $(filter %.c,$^) -lcjson -luring -lpthread
 $(BIN)/fuzz-virtq: tests/fuzz/fuzz_virtq.c hypervisor/virtq.c hypervisor/kvm.c hypervisor/irq.c \
 		   hypervisor/pci.c hypervisor/bus.c lib/log.c
 	$(call msg,FUZZ-CC,$@)
@@ -418,9 +427,10 @@ fuzz: deps $(GUEST)
 	$(Q)if ls .cache/kernel/boot/vmlinuz-* >/dev/null 2>&1; then \
 		head -c 131072 $$(ls .cache/kernel/boot/vmlinuz-* | head -1) > $(OUT)/fuzz/bzimage/seed; fi
 	$(Q)mkdir -p $(OUT)/fuzz/virtq $(OUT)/fuzz/ahci $(OUT)/fuzz/e1000 $(OUT)/fuzz/virtio-net \
-		$(OUT)/fuzz/usbip
+		$(OUT)/fuzz/usbip $(OUT)/fuzz/xhci
 	$(Q)cp tests/fuzz/seeds/usbip/* $(OUT)/fuzz/usbip/
-	$(Q)set -e; for t in elf bzimage virtq ahci e1000 virtio-net usbip; do \
+	$(Q)cp tests/fuzz/seeds/xhci/* $(OUT)/fuzz/xhci/
+	$(Q)set -e; for t in elf bzimage virtq ahci e1000 virtio-net usbip xhci; do \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
 		$(BIN)/fuzz-$$t $(OUT)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=131072 -timeout=10 \
 			> $(OUT)/fuzz/$$t.log 2>&1 || { tail -40 $(OUT)/fuzz/$$t.log; exit 1; }; \

@@ -428,6 +428,13 @@ static void run_command(struct xhci *x, const struct xhci_trb *t, uint64_t at)
 	struct xhci_slot *s = NULL;
 
 	counter__inc(x->commands);
+	if (type < TRB_ENABLE_SLOT || (type > TRB_RESET_DEVICE && type != TRB_NOOP_CMD)) {
+		/* Not a command we know, or one of the optional ones (Force
+		 * Event, Negotiate Bandwidth, ...): 4.6.2 TRB Error. */
+		counter__inc(x->trb_errors);
+		xhci__event(x, at, (uint32_t)CC_TRB_ERROR << 24, TRB_CMD_COMPLETION << 10);
+		return;
+	}
 	if (type != TRB_ENABLE_SLOT && type != TRB_NOOP_CMD) {
 		if (id < 1 || id > XHCI_MAX_SLOTS || !x->slot[id].enabled) {
 			xhci__event(x, at, (uint32_t)CC_SLOT_NOT_ENABLED << 24,
@@ -472,12 +479,8 @@ static void run_command(struct xhci *x, const struct xhci_trb *t, uint64_t at)
 		slot_writeback(x, id, 0);
 		cc = CC_SUCCESS;
 		break;
-	case TRB_NOOP_CMD:
+	default:			/* TRB_NOOP_CMD */
 		cc = CC_SUCCESS;
-		break;
-	default:
-		counter__inc(x->trb_errors);
-		cc = CC_TRB_ERROR;
 		break;
 	}
 	xhci__event(x, at, cc << 24, TRB_CMD_COMPLETION << 10 | id << 24);
