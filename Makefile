@@ -110,7 +110,8 @@ VMM_CORE_OBJS := \
 	hypervisor/devices/e1000.o \
 	hypervisor/devices/e1000-ring.o \
 	hypervisor/devices/xhci.o \
-	hypervisor/devices/xhci-ring.o
+	hypervisor/devices/xhci-ring.o \
+	hypervisor/devices/virtio-usbip.o
 
 VMM_OBJS := hypervisor/main.o $(VMM_CORE_OBJS) $(LIB_OBJS)
 
@@ -240,7 +241,8 @@ GUEST_OBJS := \
 	hypervisor/guest/nic-e1000.o \
 	hypervisor/guest/net.o \
 	hypervisor/guest/xhci.o \
-	hypervisor/guest/bot.o
+	hypervisor/guest/bot.o \
+	hypervisor/guest/usbip.o
 
 GUEST_CFLAGS := -O2 -g -std=gnu11 -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-mno-red-zone -fno-stack-protector -mcmodel=small -mgeneral-regs-only \

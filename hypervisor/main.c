@@ -69,8 +69,9 @@ static void usage(FILE *f)
 "                       (delay: hold each completion US us, to test regressions)\n"
 "  --net pv|emul:tap=IFNAME|fd=N[,mac=52:54:00:12:34:56]\n"
 "                       a virtio-net (pv) or e1000 (emul) NIC on a TAP (up to 2)\n"
-"  --usb emul:PATH[,size=64M]\n"
-"                       an xHCI controller with a USB mass-storage disk on a raw image\n"
+"  --usb pv|emul:PATH[,size=64M]\n"
+"                       a USB mass-storage disk on a raw image, behind an xHCI\n"
+"                       controller (emul) or on the USB/IP channel (pv)\n"
 "  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M, at most 3G)\n"
 "  --cpus N             vCPUs (default 1, at most 64)\n"
 "  --json FILE          write results, exits, device metrics and environment\n"
@@ -172,8 +173,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'U':
 			if (o->usb)
 				die("--usb: one controller");
-			if (strncmp(optarg, "emul:", 5))
-				die("--usb %s: expected emul:PATH (xHCI with a USB disk)", optarg);
+			if (strncmp(optarg, "emul:", 5) && strncmp(optarg, "pv:", 3))
+				die("--usb %s: expected emul:PATH (xHCI) or pv:PATH (USB/IP channel)",
+				    optarg);
 			o->usb = optarg;
 			break;
 		case 'p':
@@ -419,7 +421,8 @@ static int vm__build(struct kvm *kvm, const struct options *o)
 		if (!device__create(kvm, pv ? "virtio-net" : "e1000", o->nets[i] + (pv ? 3 : 5)))
 			return -ENODEV;
 	}
-	if (o->usb && !device__create(kvm, "xhci", o->usb + 5))
+	if (o->usb && !device__create(kvm, o->usb[0] == 'p' ? "virtio-usbip" : "xhci",
+				      strchr(o->usb, ':') + 1))
 		return -ENODEV;
 	regions__publish(kvm);	/* for the collectors: which device owns an address */
 	/* The vCPUs exist before loading so that tsc_khz is known to the guest. */

@@ -74,6 +74,22 @@ static int bot_command(const uint8_t *cb, unsigned int cb_len, int in, void *buf
 	return read_csw();
 }
 
+int gusb_find_bulk(const uint8_t *cfg, unsigned int len, unsigned int *ep_in,
+		   unsigned int *ep_out)
+{
+	unsigned int i;
+
+	*ep_in = *ep_out = 0;
+	for (i = 0; i + 7 <= len && cfg[i] >= 2; i += cfg[i])
+		if (cfg[i + 1] == 5 && (cfg[i + 3] & 3) == 2) {	/* a bulk endpoint (9.6.6) */
+			if (cfg[i + 2] & 0x80)
+				*ep_in = cfg[i + 2] & 15;
+			else
+				*ep_out = cfg[i + 2] & 15;
+		}
+	return *ep_in && *ep_out ? 0 : -1;
+}
+
 int gbot_rw(int write, uint64_t lba, uint32_t blocks, void *buf, uint32_t bytes)
 {
 	uint8_t cb[10] = { write ? 0x2a : 0x28, 0, (uint8_t)(lba >> 24), (uint8_t)(lba >> 16),

@@ -4,8 +4,9 @@
  *   disk dev=pv|emul rw=randread|randwrite|read|write bs=4096 iodepth=1..32
  *        ios=N verify=0|1 ncq=0|1 stamps=0|1
  * and the usb workload, the same engine on a USB disk (Bulk-Only Transport,
- * bot.c) behind the xHCI controller (dev=emul, the default):
- *   usb dev=emul rw=... bs=... iodepth=... ios=N verify=0|1
+ * bot.c) behind the xHCI controller (dev=emul, the default) or on the
+ * USB/IP channel (dev=pv):
+ *   usb dev=emul|pv rw=... bs=... iodepth=... ios=N verify=0|1
  * BOT runs one command at a time: with iodepth > 1 the others wait in the
  * driver, as they do in Linux's usb-storage, and their latency shows it.
  * stamps=1 also reads the TSC just before each doorbell write, for the
@@ -40,7 +41,7 @@ static const struct arg_choice rws[] = {
 	{ "randread", VIO_RW_RANDREAD }, { "randwrite", VIO_RW_RANDWRITE }, { 0 },
 };
 static const struct arg_choice devs[] = { { "pv", 0 }, { "emul", 1 }, { 0 } };
-static const struct arg_choice usb_devs[] = { { "emul", 1 }, { 0 } };
+static const struct arg_choice usb_devs[] = { { "pv", 0 }, { "emul", 1 }, { 0 } };
 static int emul;		/* 1: AHCI, 0: virtio-blk */
 static const struct gusb_hc *usb;	/* a USB disk through this host side */
 static unsigned int usb_queue[MAX_DEPTH], usb_head, usb_count;	/* BOT: one at a time */
@@ -255,18 +256,19 @@ static int engine_run(const char *who, const char *args, int usb_dev)
 	if (usb_dev) {
 		/* The driver's waits end on the watchdog if the device is silent. */
 		lapic_timer_periodic(100000000u);
-		ret = gxhci_init(DISK_VECTOR);
+		usb = dev ? &gxhci_hc : &gusbip_hc;
+		ret = dev ? gxhci_init(DISK_VECTOR) : gusbip_init(DISK_VECTOR);
 		if (!ret)
-			ret = 10 * gbot_init(&gxhci_hc, &result.disk.capacity);
+			ret = 10 * gbot_init(usb, &result.disk.capacity);
 		if (ret) {
+			usb = 0;
 			lapic_timer_stop();
-			printf("guest: usb: no usable xHCI controller or USB disk (%d); "
-			       "add --usb emul:PATH\n", ret);
+			printf("guest: usb: no usable %s or USB disk (%d); add --usb %s:PATH\n",
+			       dev ? "xHCI controller" : "USB/IP channel", ret, dev ? "emul" : "pv");
 			return VIO_ERR_NODEV;
 		}
-		usb = &gxhci_hc;
 		irq_ok = 1;
-		result.disk.flags = VIO_DISK_USB | VIO_DISK_EMUL;
+		result.disk.flags = VIO_DISK_USB | (dev ? VIO_DISK_EMUL : 0);
 	} else if (emul) {
 		uint8_t *scratch = guest_alloc(512);
 

@@ -33,6 +33,15 @@ struct gusb_hc {
 int gxhci_init(uint8_t vector);
 extern const struct gusb_hc gxhci_hc;
 
+/* usbip.c: the USB/IP channel (virtio-usbip): the device imported,
+ * configured, its bulk endpoints found. */
+int gusbip_init(uint8_t vector);
+extern const struct gusb_hc gusbip_hc;
+
+/* The bulk IN and OUT endpoint numbers of a configuration descriptor. */
+int gusb_find_bulk(const uint8_t *cfg, unsigned int len, unsigned int *ep_in,
+		   unsigned int *ep_out);
+
 /* bot.c: USB mass storage, Bulk-Only Transport with SCSI (INQUIRY, TEST
  * UNIT READY, READ CAPACITY(10), READ(10), WRITE(10)). */
 int gbot_init(const struct gusb_hc *hc, uint64_t *capacity);

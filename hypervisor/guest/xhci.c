@@ -263,23 +263,6 @@ static int xhci_clear_halt(int in)
 
 const struct gusb_hc gxhci_hc = { "xhci", xhci_control, xhci_bulk, xhci_clear_halt };
 
-static int find_bulk(const uint8_t *cfg, unsigned int len, unsigned int *ep_in,
-		     unsigned int *ep_out, unsigned int *mps)
-{
-	unsigned int i;
-
-	*ep_in = *ep_out = 0;
-	for (i = 0; i + 7 <= len && cfg[i] >= 2; i += cfg[i])
-		if (cfg[i + 1] == 5 && (cfg[i + 3] & 3) == 2) {		/* bulk endpoint */
-			*mps = (unsigned int)(cfg[i + 4] | cfg[i + 5] << 8);
-			if (cfg[i + 2] & 0x80)
-				*ep_in = cfg[i + 2] & 15;
-			else
-				*ep_out = cfg[i + 2] & 15;
-		}
-	return *ep_in && *ep_out ? 0 : -1;
-}
-
 /* Port reset (4.3.1): PR, then the Port Status Change Event. */
 static int port_reset(unsigned int port)
 {
@@ -299,7 +282,7 @@ static int setup_device(unsigned int port, uint32_t portsc)
 	uint8_t *out = guest_alloc(4096);
 	uint64_t *dcbaa = (uint64_t *)(uint64_t)0;
 	uint32_t *sl = (uint32_t *)(in_ctx + CTX), *icc = (uint32_t *)in_ctx, got;
-	unsigned int speed = (portsc >> 10) & 15, ep_in, ep_out, mps = 512;
+	unsigned int speed = (portsc >> 10) & 15, ep_in, ep_out, mps;
 	struct gusb_setup s;
 
 	if (!out)
@@ -323,8 +306,9 @@ static int setup_device(unsigned int port, uint32_t portsc)
 		return -5;
 	s = (struct gusb_setup){ 0x80, 6, 0x0200, 0, 255 };
 	if (xhci_control(&s, scratch, &got) ||
-	    find_bulk(scratch, got, &ep_in, &ep_out, &mps))
+	    gusb_find_bulk(scratch, got, &ep_in, &ep_out))
 		return -6;
+	mps = speed == 4 ? 1024 : 512;		/* bulk max packet size, USB 2.0 5.8.3 */
 	dci_in = (uint8_t)(ep_in * 2 + 1);
 	dci_out = (uint8_t)(ep_out * 2);
 	/* Configure Endpoint (4.3.5): the two bulk endpoints, then the

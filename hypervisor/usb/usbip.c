@@ -134,22 +134,14 @@ static void op_header(uint8_t *p, uint16_t code, uint32_t status)
 	put32(p + 4, status);
 }
 
-/* One CMD_SUBMIT: data out read, the transfer done on the device model,
- * RET_SUBMIT (with data in) written. A STALL answers -EPIPE. msg has room
- * for a header and then the data, which goes to msg + USBIP_HDR_LEN so
- * that header and data leave in one write (a separate small write waits
- * for the client's delayed ACK under Nagle). */
-static int submit(int fd, struct usb_dev *d, const struct usbip_cmd *c, uint8_t *msg,
-		  struct usbip_stats *st)
+int32_t usbip__urb(struct usb_dev *d, const struct usbip_cmd *c, uint8_t *data, uint32_t *actual,
+		   struct usbip_stats *st)
 {
-	uint8_t *data = msg + USBIP_HDR_LEN;
 	bool in = c->direction == USBIP_DIR_IN;
-	uint32_t actual;
 	int ret;
 
-	if (!in && c->length && (ret = read_all(fd, data, c->length)))
-		return ret;
 	st->submits++;
+	*actual = 0;
 	if (c->ep == 0) {
 		struct usb_setup s;
 
@@ -162,16 +154,35 @@ static int submit(int fd, struct usb_dev *d, const struct usbip_cmd *c, uint8_t 
 	}
 	if (ret < 0) {
 		st->stalls++;
-		usbip__ret_submit(msg, c->seqnum, ret, 0);
-		return write_all(fd, msg, USBIP_HDR_LEN);
+		return ret;
 	}
-	actual = in ? ((uint32_t)ret < c->length ? (uint32_t)ret : c->length) : c->length;
-	usbip__ret_submit(msg, c->seqnum, 0, actual);
+	*actual = in ? ((uint32_t)ret < c->length ? (uint32_t)ret : c->length) : c->length;
 	if (in)
-		st->bytes_out += actual;
+		st->bytes_out += *actual;
 	else
-		st->bytes_in += actual;
-	return write_all(fd, msg, USBIP_HDR_LEN + (in ? actual : 0));
+		st->bytes_in += *actual;
+	return 0;
+}
+
+/* One CMD_SUBMIT over the socket: data out read, the URB run, RET_SUBMIT
+ * (with data in) written. msg has room for a header and then the data,
+ * which goes to msg + USBIP_HDR_LEN so that header and data leave in one
+ * write (a separate small write waits for the client's delayed ACK under
+ * Nagle). */
+static int submit(int fd, struct usb_dev *d, const struct usbip_cmd *c, uint8_t *msg,
+		  struct usbip_stats *st)
+{
+	uint8_t *data = msg + USBIP_HDR_LEN;
+	bool in = c->direction == USBIP_DIR_IN;
+	uint32_t actual;
+	int32_t status;
+	int ret;
+
+	if (!in && c->length && (ret = read_all(fd, data, c->length)))
+		return ret;
+	status = usbip__urb(d, c, data, &actual, st);
+	usbip__ret_submit(msg, c->seqnum, status, actual);
+	return write_all(fd, msg, USBIP_HDR_LEN + (in && !status ? actual : 0));
 }
 
 static int serve_urbs(int fd, struct usb_dev *d, struct usbip_stats *st)

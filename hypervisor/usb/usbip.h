@@ -63,6 +63,13 @@ struct usbip_stats {
 	uint64_t bytes_in, bytes_out;
 };
 
+/* Runs one CMD_SUBMIT on the device, whatever carried it (TCP here, the
+ * probe guest's virtqueue in devices/virtio-usbip.c): data holds c->length
+ * bytes (OUT data in, IN data out). The RET_SUBMIT status (0, or -EPIPE
+ * for a STALL) with *actual the bytes moved. */
+int32_t usbip__urb(struct usb_dev *d, const struct usbip_cmd *c, uint8_t *data, uint32_t *actual,
+		   struct usbip_stats *st);
+
 /* Serves one connection on fd: a device list, or an import and then URBs
  * until the client goes. 0 when it ended cleanly, else -errno (a protocol
  * error, counted: the connection is dropped). */

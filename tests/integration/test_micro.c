@@ -307,3 +307,31 @@ Test(disk, usb_xhci_write_read_verified_both_ways)
 	free(out);
 	free(err);
 }
+
+/* The paravirtual side: the same engine and BOT driver over the USB/IP
+ * channel, every URB through usbip__urb() as for a TCP client. Kicks, not
+ * trapped registers: no MMIO exit per I/O. */
+Test(disk, usb_usbip_channel_write_read_verified_both_ways)
+{
+	char img[] = "/tmp/vioscope-usbip-XXXXXX", disk[64];
+	char *out, *err;
+	cJSON *j;
+	int rc;
+
+	test_require_kvm();
+	disk_arg(img, disk, sizeof(disk), "pv", "size=8M");
+	rc = test_run_vmm((const char *[]){ "--quiet", "--usb", disk, "--workload",
+		"usb dev=pv rw=randwrite bs=4096 iodepth=2 ios=100 verify=1", NULL }, &out, &err, &j);
+	cr_assert_eq(rc, 0, "%s %s", out, err);
+	cr_assert_eq(test_json_num(j, "results.0.ops"), 100);
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+		cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0), "device")), "virtio-usbip");
+	cr_assert_eq(test_json_num(j, "results.0.exits_per_op.mmio"), 0);
+	cr_assert_eq(test_json_num(j, "results.0.exits_per_op.ioeventfd_signals"), 3,
+		     "CBW, data and CSW: a kick each");
+	cr_assert_not_null(strstr(out, "guest 0  host 0"), "verified both ways: %s", out);
+	cJSON_Delete(j);
+	free(out);
+	free(err);
+	unlink(img);
+}

@@ -1,0 +1,282 @@
+/*
+ * The USB/IP channel: the paravirtual USB path of the probe guest. The
+ * guest's driver sends the USB/IP protocol's own messages (usbip.h) over
+ * two virtqueues instead of a TCP connection, and every URB runs through
+ * usbip__urb(), the code the TCP server runs for Linux's vhci-hcd, on the
+ * same USB device models. Kicks are ioeventfds and completions MSI-X
+ * irqfds: no userspace exit per URB.
+ *
+ * Not a standard virtio device type: vioscope's own (ID 63, PCI 1af4:107f).
+ *   queue 0, control: out OP_REQ_DEVLIST or OP_REQ_IMPORT (+ busid), in
+ *            the OP_REP_* reply as on TCP.
+ *   queue 1, URBs: out a 48-byte USBIP_CMD_SUBMIT / CMD_UNLINK header and
+ *            the OUT data; in the 48-byte RET_SUBMIT / RET_UNLINK and the
+ *            IN data. The used length is what the device wrote.
+ * A message that fails usbip__parse_cmd, buffers shorter than the lengths
+ * they claim, or URBs before an import come back with nothing written
+ * (used length 0) and a counter; nothing is allocated from a guest length.
+ *
+ *   --usb pv:PATH[,size=64M]   a USB mass-storage disk on the channel
+ */
+#include <cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hypervisor/backends/blk.h"
+#include "hypervisor/device.h"
+#include "hypervisor/devices/disk-args.h"
+#include "hypervisor/kvm.h"
+#include "hypervisor/usb/usb.h"
+#include "hypervisor/usb/usbip.h"
+#include "hypervisor/virtio-pci.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+
+#define VIRTIO_ID_USBIP		63
+#define QUEUE_SIZE		64
+#define Q_CONTROL		0
+#define Q_URB			1
+#define BUSID			"1-1"
+
+struct vusbip {
+	struct virtio_pci vp;
+	struct device *dev;
+	struct usb_dev *usb;
+	bool imported;
+	uint8_t *buf;			/* one URB's data, USBIP_MAX_BUFFER */
+	struct usbip_stats st;
+	struct metric_counter *urbs, *bad_messages, *not_imported;
+	struct metric_latency *urb_ns;
+};
+
+/* Bytes [skip, skip + len) of the chain's out (or in) buffers. */
+static bool iov_copy(struct iovec *iov, unsigned int n, uint64_t skip, void *p, uint64_t len,
+		     bool to_iov)
+{
+	uint8_t *b = p;
+	unsigned int i;
+
+	for (i = 0; i < n && len; i++) {
+		uint64_t l = iov[i].iov_len, k;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		k = l - skip < len ? l - skip : len;
+		if (to_iov)
+			memcpy((uint8_t *)iov[i].iov_base + skip, b, k);
+		else
+			memcpy(b, (uint8_t *)iov[i].iov_base + skip, k);
+		b += k;
+		len -= k;
+		skip = 0;
+	}
+	return len == 0;
+}
+
+static uint32_t control(struct vusbip *u, struct virtq_req *r)
+{
+	struct iovec *in = r->iov + r->nr_out;
+	uint8_t op[USBIP_OP_LEN + USBIP_BUSID_LEN], rep[USBIP_OP_LEN + USBIP_DEVICE_LEN];
+	uint16_t code;
+
+	if (!iov_copy(r->iov, r->nr_out, 0, op, USBIP_OP_LEN, false))
+		goto bad;
+	code = (uint16_t)(op[2] << 8 | op[3]);
+	if (code != USBIP_OP_REQ_IMPORT ||
+	    !iov_copy(r->iov, r->nr_out, 0, op, sizeof(op), false) ||
+	    r->in_bytes < sizeof(rep))
+		goto bad;	/* the channel carries imports only: one device */
+	op[sizeof(op) - 1] = 0;
+	memset(rep, 0, sizeof(rep));
+	rep[0] = USBIP_VERSION >> 8;
+	rep[1] = USBIP_VERSION & 0xff;
+	rep[3] = USBIP_OP_REP_IMPORT & 0xff;
+	if (strcmp((char *)op + USBIP_OP_LEN, BUSID)) {
+		rep[7] = 1;					/* ST_NA */
+		iov_copy(in, r->nr_in, 0, rep, USBIP_OP_LEN, true);
+		return USBIP_OP_LEN;
+	}
+	u->st.imports++;
+	u->imported = true;
+	usbip__device_record(rep + USBIP_OP_LEN, u->usb, BUSID);
+	iov_copy(in, r->nr_in, 0, rep, sizeof(rep), true);
+	return sizeof(rep);
+bad:
+	u->st.bad_messages++;
+	counter__inc(u->bad_messages);
+	return 0;
+}
+
+static uint32_t urb(struct vusbip *u, struct virtq_req *r)
+{
+	struct iovec *in = r->iov + r->nr_out;
+	uint8_t hdr[USBIP_HDR_LEN];
+	struct usbip_cmd c;
+	uint32_t actual;
+	int32_t status;
+	bool dir_in;
+
+	if (!iov_copy(r->iov, r->nr_out, 0, hdr, sizeof(hdr), false) ||
+	    usbip__parse_cmd(hdr, &c) || r->in_bytes < USBIP_HDR_LEN)
+		goto bad;
+	if (c.command == USBIP_CMD_UNLINK) {
+		/* URBs complete in order before the next is taken. */
+		u->st.unlinks++;
+		usbip__ret_unlink(hdr, c.seqnum, 0);
+		iov_copy(in, r->nr_in, 0, hdr, sizeof(hdr), true);
+		return sizeof(hdr);
+	}
+	dir_in = c.direction == USBIP_DIR_IN;
+	/* The buffers must hold what the header claims, both ways. */
+	if ((!dir_in && r->out_bytes < USBIP_HDR_LEN + (uint64_t)c.length) ||
+	    (dir_in && r->in_bytes < USBIP_HDR_LEN + (uint64_t)c.length))
+		goto bad;
+	if (!u->imported) {
+		counter__inc(u->not_imported);
+		goto bad;
+	}
+	if (!dir_in)
+		iov_copy(r->iov, r->nr_out, USBIP_HDR_LEN, u->buf, c.length, false);
+	counter__inc(u->urbs);
+	status = usbip__urb(u->usb, &c, u->buf, &actual, &u->st);
+	usbip__ret_submit(hdr, c.seqnum, status, actual);
+	iov_copy(in, r->nr_in, 0, hdr, sizeof(hdr), true);
+	if (!dir_in || status)
+		return sizeof(hdr);
+	iov_copy(in, r->nr_in, USBIP_HDR_LEN, u->buf, actual, true);
+	return USBIP_HDR_LEN + actual;
+bad:
+	u->st.bad_messages++;
+	counter__inc(u->bad_messages);
+	return 0;
+}
+
+static void vusbip__notify(struct virtio_pci *vp, unsigned int qi)
+{
+	struct vusbip *u = vp->priv;
+	struct virtio_queue *q = &vp->queues[qi];
+	struct virtq_req *r = malloc(sizeof(*r));
+	int ret;
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		uint64_t t0 = now_ns();
+		uint32_t len = 0;
+
+		ret = q->enabled ? virtq__pop(&q->vq, r) : 0;
+		if (ret == 0 && q->enabled && virtq__enable_notify(&q->vq))
+			ret = virtq__pop(&q->vq, r);	/* arrived while we re-armed */
+		if (ret == 0 || ret == -VIRTQ_ERR_HEAD)
+			break;
+		if (ret < 0)
+			counter__inc(u->bad_messages);	/* a malformed chain: returned empty */
+		else
+			len = qi == Q_CONTROL ? control(u, r) : urb(u, r);
+		virtq__push(&q->vq, r->head, len);
+		virtio_pci__signal(vp, q);
+		if (qi == Q_URB)
+			latency__record(u->urb_ns, now_ns() - t0);
+	}
+	pthread_mutex_unlock(&q->lock);
+	free(r);
+}
+
+static void vusbip__config_read(struct virtio_pci *vp, uint32_t off, void *data, uint32_t len)
+{
+	char busid[USBIP_BUSID_LEN] = BUSID;
+
+	memcpy(data, busid + off, len);	/* the transport bounds off + len */
+}
+
+static void vusbip__reset(struct virtio_pci *vp)
+{
+	struct vusbip *u = vp->priv;
+
+	u->imported = false;
+}
+
+static const struct virtio_dev_ops vusbip_virtio_ops = {
+	.name = "virtio-usbip",
+	.device_id = VIRTIO_ID_USBIP,
+	.class_code = 0x0c0300,		/* serial bus, USB, unspecified interface */
+	.nr_queues = 2,
+	.queue_max = QUEUE_SIZE,
+	.config_size = USBIP_BUSID_LEN,
+	.config_read = vusbip__config_read,
+	.notify = vusbip__notify,
+	.reset = vusbip__reset,
+};
+
+static int vusbip__init(struct kvm *kvm, struct device *dev, const char *args)
+{
+	struct vusbip *u = calloc(1, sizeof(*u));
+	struct disk_args da;
+	char why[128];
+
+	if (!u)
+		return -ENOMEM;
+	dev->priv = u;
+	u->dev = dev;
+	u->buf = malloc(USBIP_MAX_BUFFER);
+	if (!u->buf)
+		return -ENOMEM;
+	if (!args || disk_args__parse(args, &da)) {
+		pr_err("--usb pv:%s: expected PATH[,size=64M]", args ? args : "");
+		return -EINVAL;
+	}
+	u->usb = usb_storage__new(da.path, da.size, why, sizeof(why));
+	if (!u->usb) {
+		pr_err("--usb pv:%s: %s", args, why);
+		return -EINVAL;
+	}
+	u->urbs = metrics__counter(&dev->metrics, "urbs");
+	u->bad_messages = metrics__counter(&dev->metrics, "bad_messages");
+	u->not_imported = metrics__counter(&dev->metrics, "urbs_before_import");
+	u->urb_ns = metrics__latency(&dev->metrics, "urb_ns");
+	return virtio_pci__init(&u->vp, kvm, dev, &vusbip_virtio_ops, u);
+}
+
+static void vusbip__exit(struct device *dev)
+{
+	struct vusbip *u = dev->priv;
+
+	if (!u)
+		return;
+	if (u->vp.queues)
+		virtio_pci__exit(&u->vp);
+	usb__destroy(u->usb);
+	free(u->buf);
+	free(u);
+}
+
+static int64_t vusbip__host_verify(struct device *dev, uint32_t bs, uint64_t blocks)
+{
+	struct vusbip *u = dev->priv;
+	struct blk_backend *b = usb_storage__backend(u->usb);
+
+	return b ? disk__host_verify(b, bs, blocks) : -1;
+}
+
+static void vusbip__to_json(struct device *dev, cJSON *obj)
+{
+	struct vusbip *u = dev->priv;
+
+	cJSON_AddNumberToObject(obj, "usbip_submits", (double)u->st.submits);
+	cJSON_AddNumberToObject(obj, "usbip_stalls", (double)u->st.stalls);
+	cJSON_AddNumberToObject(obj, "usbip_unlinks", (double)u->st.unlinks);
+}
+
+static const struct device_ops vusbip_ops = {
+	.name = "virtio-usbip",
+	.help = "paravirtual USB: USB/IP messages over virtqueues, a USB disk (--usb pv:PATH)",
+	.init = vusbip__init,
+	.exit = vusbip__exit,
+	.host_verify = vusbip__host_verify,
+	.to_json = vusbip__to_json,
+};
+device_register(vusbip_ops);
