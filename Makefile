@@ -257,7 +257,7 @@ CLI := $(BIN)/vioscope
 GUEST := $(BIN)/vioscope-guest.elf
 TESTS := $(BIN)/vioscope-tests
 
-.PHONY: all deps check check-slow check-nested demo bench bench-disk bench-disk-nested bench-net bench-net-nested bench-probes \
+.PHONY: all deps check check-slow check-nested demo bench bench-disk bench-disk-nested bench-net bench-net-nested bench-usb bench-probes \
 	bench-regression bench-analyzers fuzz clean FORCE
 all: $(VMM) $(CLI) $(GUEST) $(TESTS)
 
@@ -443,6 +443,11 @@ fuzz: deps $(GUEST)
 bench-disk: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench-disk
+
+# make bench-usb: xHCI vs the USB/IP channel vs disk-native, 4k reads at QD1 and QD32.
+bench-usb: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/bench-usb
 
 # make bench-net: e1000 vs virtio-net vs host-native for the workloads/net frames.
 bench-net: deps

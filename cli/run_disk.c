@@ -135,9 +135,12 @@ static void guest_params(const char *params, char *out, size_t len)
 			n += (size_t)snprintf(out + n, len - n, "%s%s", n ? " " : "", w);
 }
 
-static int run_vmm(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
-		   struct run_result *r, char *why, size_t why_len)
+int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode,
+		  const struct suite_line *l, struct run_result *r, char *why, size_t why_len)
 {
+	bool usb = !strcmp(class, "usb");
+	/* The USB models fire no request probes: no stage view to trace. */
+	bool traced = ctx->trace && !usb;
 	char params[SUITE_PARAMS_MAX], delay[24];
 	char vmm[256], cli[256], disk[320], workload[400], json[256], log[256], trace[256];
 	char *argv[24];
@@ -151,13 +154,13 @@ static int run_vmm(const struct run_ctx *ctx, const char *mode, const struct sui
 		 suite__param(l->params, "backend_delay_us", delay, sizeof(delay)) ? delay : "");
 	guest_params(l->params, params, sizeof(params));
 	/* Traced: the guest also stamps its doorbells (driver vs notify). */
-	snprintf(workload, sizeof(workload), "disk dev=%s %s%s", mode, params,
-		 ctx->trace && !strstr(params, "stamps=") ? " stamps=1" : "");
+	snprintf(workload, sizeof(workload), "%s dev=%s %s%s", class, mode, params,
+		 traced && !strstr(params, "stamps=") ? " stamps=1" : "");
 	snprintf(json, sizeof(json), "%s/vmm.json", ctx->workdir);
 	snprintf(log, sizeof(log), "%s/vmm.log", ctx->workdir);
 	snprintf(trace, sizeof(trace), "%s/trace.json", ctx->workdir);
 	unlink(json);
-	if (ctx->trace) {
+	if (traced) {
 		argv[argc++] = cli;
 		argv[argc++] = "trace";
 		argv[argc++] = "--json";
@@ -171,7 +174,7 @@ static int run_vmm(const struct run_ctx *ctx, const char *mode, const struct sui
 	argv[argc++] = "--samples";
 	argv[argc++] = "--timeout";
 	argv[argc++] = "300";
-	argv[argc++] = "--disk";
+	argv[argc++] = usb ? "--usb" : "--disk";	/* xHCI or USB/IP channel */
 	argv[argc++] = disk;
 	argv[argc++] = "--workload";
 	argv[argc++] = workload;
@@ -195,7 +198,7 @@ static int run_vmm(const struct run_ctx *ctx, const char *mode, const struct sui
 	}
 	rc = from_vmm(rec, r, why, why_len);
 	cJSON_Delete(j);
-	if (!rc && ctx->trace)
+	if (!rc && traced)
 		r->stages = file__json_line(trace, "stages");
 	return rc;
 }
@@ -244,8 +247,8 @@ static int fio_metrics(const cJSON *fio, const char *rw, struct run_result *r, c
 	return 0;
 }
 
-static int run_native(const struct run_ctx *ctx, const struct suite_line *l,
-		      struct run_result *r, char *why, size_t why_len)
+int run_disk__native(const struct run_ctx *ctx, const struct suite_line *l,
+		     struct run_result *r, char *why, size_t why_len)
 {
 	char rw[32] = "randread", bs[32] = "4096", qd[32] = "1", secs[32] = "1", img[256];
 	char a_rw[48], a_bs[48], a_qd[48], a_t[48], a_file[288], a_out[288], a_log[288], json[256];
@@ -319,10 +322,10 @@ static int disk_run(const struct run_ctx *ctx, const char *mode, const struct su
 		    struct run_result *r, char *why, size_t why_len)
 {
 	if (!strcmp(mode, "native"))
-		return run_native(ctx, l, r, why, why_len);
+		return run_disk__native(ctx, l, r, why, why_len);
 	if (!strcmp(ctx->hypervisor, "qemu"))
 		return run_disk__qemu_fio(ctx, "disk", mode, l, r, why, why_len);
-	return run_vmm(ctx, mode, l, r, why, why_len);
+	return run_disk__vmm(ctx, "disk", mode, l, r, why, why_len);
 }
 
 const struct class_runner run_disk = {

@@ -234,3 +234,37 @@ Test(run, bad_usage_is_one_clear_line)
 		free(err);
 	}
 }
+
+/* The usb class on vioscope-vmm: the xHCI model and the USB/IP channel
+ * under the probe guest's BOT driver, fio on the image as the disk-native
+ * ceiling, pass-through unavailable with its reason. */
+Test(run, usb_class_runs_on_the_reference_vmm)
+{
+	char *out, *err, usb_suite[128];
+	sqlite3 *db;
+	FILE *f;
+
+	test_require_kvm();
+	snprintf(usb_suite, sizeof(usb_suite), "%s/usb-mini", dir);
+	f = fopen(usb_suite, "w");
+	cr_assert_not_null(f);
+	fputs("option iterations=1 min-iterations=1\n"
+	      "usb rr rw=randread bs=4096 iodepth=1 ios=200 verify=1 native_runtime=1\n", f);
+	fclose(f);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "run", "--suite", usb_suite,
+					  "--db", db_path, "--workdir", workdir, "--label", "u", NULL },
+			      &out, &err), 0, "%s", err);
+	db = open_db();
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE mode IN ('emul', 'pv') AND "
+			   "status = 'done'"), 2);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE mode = 'pt' AND "
+			   "status = 'unavailable' AND length(reason) > 20"), 1);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM samples s JOIN iterations i ON i.id = "
+			   "s.iteration_id JOIN cells c ON c.id = i.cell_id WHERE c.class = 'usb' AND "
+			   "s.count = 200"), 2, "every I/O's latency, both modes");
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name LIKE 'verify_mismatches%' AND "
+			   "value != 0"), 0);
+	sqlite3_close(db);
+	free(out);
+	free(err);
+}

@@ -61,12 +61,12 @@ Test(suite, mistakes_name_the_line)
 /* The suites shipped in workloads/ parse. */
 Test(suite, shipped_suites_parse)
 {
-	static const char *const names[] = { "smoke", "default", "disk", "net" };
+	static const char *const names[] = { "smoke", "default", "disk", "net", "usb" };
 	struct suite s;
 	char why[256];
 	size_t i;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		cr_assert_eq(suite__load(&s, names[i], why, sizeof(why)), 0, "%s", why);
 		cr_assert_gt(s.nr, 0);
 		suite__free(&s);
