@@ -69,6 +69,7 @@ BLK_OBJS := \
 USB_OBJS := \
 	hypervisor/usb/core.o \
 	hypervisor/usb/storage.o \
+	hypervisor/usb/hid.o \
 	hypervisor/usb/usbip.o
 
 VMM_CORE_OBJS := \
@@ -188,6 +189,7 @@ TEST_OBJS := \
 	tests/hypervisor/devices/test_xhci.o \
 	tests/hypervisor/usb/test_storage.o \
 	tests/hypervisor/usb/test_usbip.o \
+	tests/hypervisor/usb/test_hid.o \
 	tests/hypervisor/devices/test_ahci.o \
 	tests/hypervisor/devices/test_i8042.o \
 	tests/analyzers/test_hist.o \
@@ -242,7 +244,8 @@ GUEST_OBJS := \
 	hypervisor/guest/net.o \
 	hypervisor/guest/xhci.o \
 	hypervisor/guest/bot.o \
-	hypervisor/guest/usbip.o
+	hypervisor/guest/usbip.o \
+	hypervisor/guest/hid.o
 
 GUEST_CFLAGS := -O2 -g -std=gnu11 -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-mno-red-zone -fno-stack-protector -mcmodel=small -mgeneral-regs-only \
@@ -399,6 +402,7 @@ $(BIN)/fuzz-usbip: tests/fuzz/fuzz_usbip.c hypervisor/usb/usbip.c hypervisor/usb
 # The xHCI rings, with the USB disk behind them.
 $(BIN)/fuzz-xhci: tests/fuzz/fuzz_xhci.c hypervisor/devices/xhci.c hypervisor/devices/xhci-ring.c \
 		  hypervisor/devices/disk-args.c hypervisor/usb/core.c hypervisor/usb/storage.c \
+		  hypervisor/usb/hid.c \
 		  $(filter-out tests/fuzz/fuzz_ahci.c hypervisor/devices/ahci.c hypervisor/devices/disk-args.c,\
 		  $(FUZZ_AHCI_SRCS)) tests/fuzz/fuzz_kvm.h hypervisor/devices/xhci.h
 	$(call msg,FUZZ-CC,$@)

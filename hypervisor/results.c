@@ -29,6 +29,7 @@ static const char *const kind_names[] = {
 	[VIO_MICRO_IOEVENTFD] = "ioeventfd", [VIO_MICRO_IRQ] = "irq",
 	[VIO_MICRO_PIO_RAW] = "pio-raw", [VIO_MICRO_MMIO_RAW] = "mmio-raw",
 	[VIO_MICRO_NULL] = "null", [VIO_DISK] = "disk", [VIO_NET] = "net",
+	[VIO_HID] = "hid",
 };
 
 static const char *const status_names[] = {
@@ -177,6 +178,37 @@ static uint64_t *copy_samples(struct kvm *kvm, const struct vio_samples *s)
 	return dst;
 }
 
+/*
+ * The hid workload: the guest's TSC when it had each report (measured)
+ * and the host's ns when the keyboard injected it (tags) become delivery
+ * latencies, stored as TSC ticks like every other sample. Without the
+ * anchors there is no common clock: no samples then (hid_clock says so).
+ * A latency the anchors' error makes negative counts as 0 (hid_clamped).
+ */
+static void hid_latencies(struct kvm *kvm, struct guest_result *gr)
+{
+	uint64_t n = gr->rec.measured.count, i, *inject = NULL;
+
+	if (gr->rec.tags.count == n && n)
+		inject = copy_samples(kvm, &gr->rec.tags);
+	if (!inject || !gr->measured || !gr->anchored || !kvm->tsc_khz) {
+		free(inject);
+		free(gr->measured);
+		gr->measured = NULL;
+		gr->rec.measured.count = 0;
+		return;
+	}
+	gr->hid_common_clock = true;
+	for (i = 0; i < n; i++) {
+		uint64_t seen = guest_tsc_to_ns(gr, gr->measured[i]);
+
+		if (seen < inject[i])
+			gr->hid_clamped++;
+		gr->measured[i] = seen > inject[i] ? (seen - inject[i]) * kvm->tsc_khz / 1000000 : 0;
+	}
+	free(inject);
+}
+
 int results__add_from_guest(struct kvm *kvm, uint64_t gpa)
 {
 	struct results *r = kvm->results;
@@ -219,6 +251,8 @@ int results__add_from_guest(struct kvm *kvm, uint64_t gpa)
 		gr.submitted = gr.doorbell = gr.tags = NULL;
 	}
 	gr.anchored = gr.anchored && gr.a1.tsc > gr.a0.tsc && gr.a1.host_ns > gr.a0.host_ns;
+	if (gr.rec.kind == VIO_HID)
+		hid_latencies(kvm, &gr);
 	gr.during = (struct observed){
 		.pio = now.pio - r->begin.pio, .mmio = now.mmio - r->begin.mmio,
 		.hlt = now.hlt - r->begin.hlt, .raw_loop = now.raw_loop - r->begin.raw_loop,
@@ -458,6 +492,27 @@ static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 	}
 }
 
+/* A hid record: events delivered, their latency (the per_op distribution),
+ * what was lost, interrupts per event. */
+static void add_hid(cJSON *o, const struct guest_result *gr)
+{
+	const struct vio_hid *h = &gr->rec.hid;
+	double events = h->received ? (double)h->received : 1;
+	cJSON *m = cJSON_AddArrayToObject(o, "metrics");
+
+	cJSON_AddStringToObject(o, "device", h->flags & VIO_HID_EMUL ? "xhci" : "virtio-usbip");
+	cJSON_AddNumberToObject(o, "interval_us", h->interval_us);
+	cJSON_AddBoolToObject(o, "hid_clock", gr->hid_common_clock);
+	cJSON_AddItemToObject(o, "hid", cJSON_CreateObject());
+	cJSON_AddNumberToObject(cJSON_GetObjectItem(o, "hid"), "lost", (double)h->lost);
+	metric__add(m, "events_received", "count", "higher_is_better", (double)h->received);
+	metric__add(m, "events_lost", "count", "lower_is_better", (double)h->lost);
+	metric__add(m, "interrupts_per_event", "count", "lower_is_better",
+		    (double)h->interrupts / events);
+	metric__add(m, "hid_clamped", "count", "lower_is_better", (double)gr->hid_clamped);
+	add_cpu(m, gr, "event", events);
+}
+
 static const char *const net_mode_names[] = {
 	[VIO_NET_TX] = "tx", [VIO_NET_RX] = "rx", [VIO_NET_PINGPONG] = "pingpong",
 };
@@ -555,6 +610,8 @@ cJSON *results__to_json(struct kvm *kvm)
 			add_disk(kvm, o, gr);
 		else if (rec->kind == VIO_NET)
 			add_net(kvm, o, gr);
+		else if (rec->kind == VIO_HID)
+			add_hid(o, gr);
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
@@ -589,6 +646,19 @@ void results__print(cJSON *records, FILE *f)
 				json__num(r, NAN, "exits_per_op", "ioeventfd_signals", NULL),
 				json__num(r, NAN, "exits_per_op", "irqs_injected", NULL),
 				strcmp(status, "ok") ? "  [failed]" : "");
+			continue;
+		}
+		if (!strcmp(kind, "hid")) {
+			fprintf(f, "hid   %-12s %7.0f events  lost %.0f  latency p50 %8.2f us  p99 %8.2f us"
+				"  exits/event mmio %.2f kicks %.2f irqs %.2f\n",
+				cJSON_GetStringValue(cJSON_GetObjectItem(r, "device")),
+				json__num(r, NAN, "ops", NULL, NULL),
+				json__num(r, NAN, "hid", "lost", NULL),
+				json__num(r, NAN, "per_op", "ns", "p50") / 1e3,
+				json__num(r, NAN, "per_op", "ns", "p99") / 1e3,
+				json__num(r, NAN, "exits_per_op", "mmio", NULL),
+				json__num(r, NAN, "exits_per_op", "ioeventfd_signals", NULL),
+				json__num(r, NAN, "exits_per_op", "irqs_injected", NULL));
 			continue;
 		}
 		if (!strcmp(kind, "net")) {

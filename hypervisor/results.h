@@ -49,6 +49,8 @@ struct guest_result {
 	 * record: how the request probes put guest times on the host clock. */
 	struct tsc_anchor a0, a1;
 	bool anchored;
+	bool hid_common_clock;		/* hid: latencies computed on the anchors */
+	uint64_t hid_clamped;		/* hid: latencies below 0, counted as 0 */
 };
 
 struct results {

@@ -15,8 +15,12 @@
  * A message that fails usbip__parse_cmd, buffers shorter than the lengths
  * they claim, or URBs before an import come back with nothing written
  * (used length 0) and a counter; nothing is allocated from a guest length.
+ * A URB the device NAKs (the keyboard's interrupt endpoint before an
+ * event) is held, up to MAX_PENDING, and completed when the device wakes
+ * the channel: from the keyboard's thread, under the URB queue's lock.
  *
  *   --usb pv:PATH[,size=64M]   a USB mass-storage disk on the channel
+ *                              (bus id 1-1), the latency keyboard (1-2)
  */
 #include <cJSON.h>
 #include <errno.h>
@@ -37,16 +41,25 @@
 #define QUEUE_SIZE		64
 #define Q_CONTROL		0
 #define Q_URB			1
-#define BUSID			"1-1"
+#define MAX_PENDING		8
+
+static const char *const busids[] = { "1-1", "1-2" };	/* storage, keyboard */
+
+struct pending {
+	struct virtq_req r;
+	struct usbip_cmd c;
+};
 
 struct vusbip {
 	struct virtio_pci vp;
 	struct device *dev;
-	struct usb_dev *usb;
-	bool imported;
+	struct usb_dev *devs[2];	/* by bus id */
+	struct usb_dev *usb;		/* the one imported, or NULL */
+	struct pending *pending[MAX_PENDING];
+	unsigned int nr_pending;
 	uint8_t *buf;			/* one URB's data, USBIP_MAX_BUFFER */
 	struct usbip_stats st;
-	struct metric_counter *urbs, *bad_messages, *not_imported;
+	struct metric_counter *urbs, *bad_messages, *not_imported, *held_full;
 	struct metric_latency *urb_ns;
 };
 
@@ -81,6 +94,7 @@ static uint32_t control(struct vusbip *u, struct virtq_req *r)
 	struct iovec *in = r->iov + r->nr_out;
 	uint8_t op[USBIP_OP_LEN + USBIP_BUSID_LEN], rep[USBIP_OP_LEN + USBIP_DEVICE_LEN];
 	uint16_t code;
+	unsigned int i;
 
 	if (!iov_copy(r->iov, r->nr_out, 0, op, USBIP_OP_LEN, false))
 		goto bad;
@@ -94,20 +108,43 @@ static uint32_t control(struct vusbip *u, struct virtq_req *r)
 	rep[0] = USBIP_VERSION >> 8;
 	rep[1] = USBIP_VERSION & 0xff;
 	rep[3] = USBIP_OP_REP_IMPORT & 0xff;
-	if (strcmp((char *)op + USBIP_OP_LEN, BUSID)) {
+	for (i = 0; i < 2 && strcmp((char *)op + USBIP_OP_LEN, busids[i]); i++)
+		;
+	if (i == 2) {
 		rep[7] = 1;					/* ST_NA */
 		iov_copy(in, r->nr_in, 0, rep, USBIP_OP_LEN, true);
 		return USBIP_OP_LEN;
 	}
+	/* One device at a time: an import replaces the last (URBs of the
+	 * last one still held are answered when it wakes, or dropped). */
 	u->st.imports++;
-	u->imported = true;
-	usbip__device_record(rep + USBIP_OP_LEN, u->usb, BUSID);
+	pthread_mutex_lock(&u->vp.queues[Q_URB].lock);	/* vusbip__wakeup reads it */
+	u->usb = u->devs[i];
+	pthread_mutex_unlock(&u->vp.queues[Q_URB].lock);
+	usbip__device_record(rep + USBIP_OP_LEN, u->usb, busids[i]);
 	iov_copy(in, r->nr_in, 0, rep, sizeof(rep), true);
 	return sizeof(rep);
 bad:
 	u->st.bad_messages++;
 	counter__inc(u->bad_messages);
 	return 0;
+}
+
+#define HELD	UINT32_MAX	/* urb(): the chain is kept, not returned */
+
+/* RET_SUBMIT (and IN data) into the chain; its used length. */
+static uint32_t reply(struct vusbip *u, struct virtq_req *r, const struct usbip_cmd *c,
+		      int32_t status, uint32_t actual)
+{
+	struct iovec *in = r->iov + r->nr_out;
+	uint8_t hdr[USBIP_HDR_LEN];
+
+	usbip__ret_submit(hdr, c->seqnum, status, actual);
+	iov_copy(in, r->nr_in, 0, hdr, sizeof(hdr), true);
+	if (c->direction != USBIP_DIR_IN || status)
+		return sizeof(hdr);
+	iov_copy(in, r->nr_in, USBIP_HDR_LEN, u->buf, actual, true);
+	return USBIP_HDR_LEN + actual;
 }
 
 static uint32_t urb(struct vusbip *u, struct virtq_req *r)
@@ -134,7 +171,7 @@ static uint32_t urb(struct vusbip *u, struct virtq_req *r)
 	if ((!dir_in && r->out_bytes < USBIP_HDR_LEN + (uint64_t)c.length) ||
 	    (dir_in && r->in_bytes < USBIP_HDR_LEN + (uint64_t)c.length))
 		goto bad;
-	if (!u->imported) {
+	if (!u->usb) {
 		counter__inc(u->not_imported);
 		goto bad;
 	}
@@ -142,12 +179,17 @@ static uint32_t urb(struct vusbip *u, struct virtq_req *r)
 		iov_copy(r->iov, r->nr_out, USBIP_HDR_LEN, u->buf, c.length, false);
 	counter__inc(u->urbs);
 	status = usbip__urb(u->usb, &c, u->buf, &actual, &u->st);
-	usbip__ret_submit(hdr, c.seqnum, status, actual);
-	iov_copy(in, r->nr_in, 0, hdr, sizeof(hdr), true);
-	if (!dir_in || status)
-		return sizeof(hdr);
-	iov_copy(in, r->nr_in, USBIP_HDR_LEN, u->buf, actual, true);
-	return USBIP_HDR_LEN + actual;
+	if (status == -EAGAIN) {
+		struct pending *p = u->nr_pending < MAX_PENDING ? malloc(sizeof(*p)) : NULL;
+
+		if (p) {
+			*p = (struct pending){ *r, c };
+			u->pending[u->nr_pending++] = p;
+			return HELD;
+		}
+		counter__inc(u->held_full);	/* answered as the NAK it is */
+	}
+	return reply(u, r, &c, status, actual);
 bad:
 	u->st.bad_messages++;
 	counter__inc(u->bad_messages);
@@ -177,6 +219,8 @@ static void vusbip__notify(struct virtio_pci *vp, unsigned int qi)
 			counter__inc(u->bad_messages);	/* a malformed chain: returned empty */
 		else
 			len = qi == Q_CONTROL ? control(u, r) : urb(u, r);
+		if (len == HELD)
+			continue;
 		virtq__push(&q->vq, r->head, len);
 		virtio_pci__signal(vp, q);
 		if (qi == Q_URB)
@@ -186,9 +230,41 @@ static void vusbip__notify(struct virtio_pci *vp, unsigned int qi)
 	free(r);
 }
 
+/* The device has data for a held URB: from the device's thread. */
+static void vusbip__wakeup(void *hc, struct usb_dev *d, unsigned int ep)
+{
+	struct vusbip *u = hc;
+	struct virtio_queue *q = &u->vp.queues[Q_URB];
+	unsigned int i = 0;
+
+	pthread_mutex_lock(&q->lock);
+	while (i < u->nr_pending) {
+		struct pending *p = u->pending[i];
+		uint32_t actual;
+		int32_t status;
+
+		if (u->usb != d || p->c.ep != ep) {
+			i++;
+			continue;
+		}
+		status = usbip__urb(d, &p->c, u->buf, &actual, &u->st);
+		if (status == -EAGAIN)
+			break;		/* in order: the next waits behind it */
+		if (q->enabled) {
+			virtq__push(&q->vq, p->r.head, reply(u, &p->r, &p->c, status, actual));
+			virtio_pci__signal(&u->vp, q);
+		}
+		free(p);
+		memmove(&u->pending[i], &u->pending[i + 1],
+			(u->nr_pending - i - 1) * sizeof(u->pending[0]));
+		u->nr_pending--;
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
 static void vusbip__config_read(struct virtio_pci *vp, uint32_t off, void *data, uint32_t len)
 {
-	char busid[USBIP_BUSID_LEN] = BUSID;
+	char busid[USBIP_BUSID_LEN] = "1-1";
 
 	memcpy(data, busid + off, len);	/* the transport bounds off + len */
 }
@@ -196,8 +272,13 @@ static void vusbip__config_read(struct virtio_pci *vp, uint32_t off, void *data,
 static void vusbip__reset(struct virtio_pci *vp)
 {
 	struct vusbip *u = vp->priv;
+	struct virtio_queue *q = &vp->queues[Q_URB];
 
-	u->imported = false;
+	pthread_mutex_lock(&q->lock);
+	u->usb = NULL;
+	while (u->nr_pending)		/* the rings are gone: nothing to answer */
+		free(u->pending[--u->nr_pending]);
+	pthread_mutex_unlock(&q->lock);
 }
 
 static const struct virtio_dev_ops vusbip_virtio_ops = {
@@ -229,14 +310,20 @@ static int vusbip__init(struct kvm *kvm, struct device *dev, const char *args)
 		pr_err("--usb pv:%s: expected PATH[,size=64M]", args ? args : "");
 		return -EINVAL;
 	}
-	u->usb = usb_storage__new(da.path, da.size, why, sizeof(why));
-	if (!u->usb) {
+	u->devs[0] = usb_storage__new(da.path, da.size, why, sizeof(why));
+	if (!u->devs[0]) {
 		pr_err("--usb pv:%s: %s", args, why);
 		return -EINVAL;
 	}
+	u->devs[1] = usb_hid__new();
+	if (!u->devs[1])
+		return -ENOMEM;
+	u->devs[1]->wakeup = vusbip__wakeup;
+	u->devs[1]->hc = u;
 	u->urbs = metrics__counter(&dev->metrics, "urbs");
 	u->bad_messages = metrics__counter(&dev->metrics, "bad_messages");
 	u->not_imported = metrics__counter(&dev->metrics, "urbs_before_import");
+	u->held_full = metrics__counter(&dev->metrics, "naks_not_held");
 	u->urb_ns = metrics__latency(&dev->metrics, "urb_ns");
 	return virtio_pci__init(&u->vp, kvm, dev, &vusbip_virtio_ops, u);
 }
@@ -247,9 +334,13 @@ static void vusbip__exit(struct device *dev)
 
 	if (!u)
 		return;
+	/* The keyboard first: its thread may be waking the channel. */
+	usb__destroy(u->devs[1]);
 	if (u->vp.queues)
 		virtio_pci__exit(&u->vp);
-	usb__destroy(u->usb);
+	usb__destroy(u->devs[0]);
+	while (u->nr_pending)
+		free(u->pending[--u->nr_pending]);
 	free(u->buf);
 	free(u);
 }
@@ -257,7 +348,7 @@ static void vusbip__exit(struct device *dev)
 static int64_t vusbip__host_verify(struct device *dev, uint32_t bs, uint64_t blocks)
 {
 	struct vusbip *u = dev->priv;
-	struct blk_backend *b = usb_storage__backend(u->usb);
+	struct blk_backend *b = usb_storage__backend(u->devs[0]);
 
 	return b ? disk__host_verify(b, bs, blocks) : -1;
 }

@@ -8,6 +8,8 @@
  * starts run on that vCPU thread: that is the cost being measured.
  *
  *   --usb emul:PATH[,size=64M]   a USB mass-storage disk on root port 1
+ * and always the latency keyboard (usb/hid.c) on root port 2, whose
+ * events complete a waiting interrupt TD from the keyboard's own thread.
  */
 #include <cJSON.h>
 #include <errno.h>
@@ -378,6 +380,20 @@ static void xhci_mmio(void *opaque, uint64_t off, void *data, uint32_t len, bool
 		memcpy(data, v, len);
 }
 
+/* A device has data for a TD it NAKed: run that endpoint's ring again. */
+static void xhci_wakeup(void *hc, struct usb_dev *d, unsigned int ep)
+{
+	struct xhci *x = hc;
+	unsigned int id;
+
+	pthread_mutex_lock(&x->lock);
+	for (id = 1; id <= XHCI_MAX_SLOTS; id++)
+		if (x->slot[id].enabled && x->slot[id].port &&
+		    x->port[x->slot[id].port - 1].dev == d)
+			xhci__run_endpoint(x, id, ep * 2 + 1);
+	pthread_mutex_unlock(&x->lock);
+}
+
 static void xhci_cfg_written(struct pci_device *pdev, uint32_t off, uint32_t len)
 {
 	struct xhci *x = pdev->priv;
@@ -412,6 +428,14 @@ static int xhci__init(struct kvm *kvm, struct device *dev, const char *args)
 			return -EINVAL;
 		}
 	}
+	x->port[1].dev = usb_hid__new();
+	if (!x->port[1].dev)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < XHCI_NR_PORTS; i++)
+		if (x->port[i].dev) {
+			x->port[i].dev->wakeup = xhci_wakeup;
+			x->port[i].dev->hc = x;
+		}
 	x->reg_reads = metrics__counter(&dev->metrics, "register_reads");
 	x->reg_writes = metrics__counter(&dev->metrics, "register_writes");
 	x->doorbells = metrics__counter(&dev->metrics, "doorbells");

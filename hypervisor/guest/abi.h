@@ -57,6 +57,7 @@ enum vio_micro_kind {
 	VIO_MICRO_NULL = 7,		/* no operation: the cost of the timing itself */
 	VIO_DISK = 16,			/* the disk workload (record carries struct vio_disk) */
 	VIO_NET = 17,			/* the net workload (record carries struct vio_net) */
+	VIO_HID = 18,			/* the hid workload (record carries struct vio_hid) */
 };
 
 enum vio_disk_rw {
@@ -99,6 +100,21 @@ struct vio_net {
 };
 
 #define VIO_NET_EMUL	(1u << 0)	/* the e1000 (else virtio-net) */
+
+/* HID workload details, inside struct vio_result. `measured` holds the
+ * guest's TSC when each report was in its hands and `tags` the host's
+ * CLOCK_MONOTONIC ns when the keyboard injected it: the VMM turns the
+ * pairs into delivery latencies through its TSC anchors. */
+struct vio_hid {
+	uint64_t events;		/* asked of the keyboard */
+	uint64_t received;		/* reports the guest took */
+	uint64_t lost;			/* sequence gaps: dropped at the keyboard's queue */
+	uint64_t interrupts;		/* completion interrupts the guest took */
+	uint32_t interval_us;		/* between injections */
+	uint32_t flags;			/* VIO_HID_* */
+};
+
+#define VIO_HID_EMUL	(1u << 0)	/* behind the xHCI (else the USB/IP channel) */
 #define VIO_NET_START_SEQ 0xffffffffu	/* rx: the frame that says "ready" */
 #define VIO_DISK_NCQ	(1u << 1)	/* AHCI with READ/WRITE FPDMA QUEUED */
 #define VIO_DISK_USB	(1u << 2)	/* a USB disk: EMUL = behind xHCI */
@@ -164,6 +180,7 @@ struct vio_result {
 	struct vio_samples tags;
 	struct vio_disk disk;		/* kind VIO_DISK only */
 	struct vio_net net;		/* kind VIO_NET only */
+	struct vio_hid hid;		/* kind VIO_HID only */
 };
 
 enum vio_err {

@@ -257,7 +257,7 @@ static int engine_run(const char *who, const char *args, int usb_dev)
 		/* The driver's waits end on the watchdog if the device is silent. */
 		lapic_timer_periodic(100000000u);
 		usb = dev ? &gxhci_hc : &gusbip_hc;
-		ret = dev ? gxhci_init(DISK_VECTOR) : gusbip_init(DISK_VECTOR);
+		ret = dev ? gxhci_init(DISK_VECTOR, 8) : gusbip_init(DISK_VECTOR, "1-1");
 		if (!ret)
 			ret = 10 * gbot_init(usb, &result.disk.capacity);
 		if (ret) {

@@ -22,20 +22,25 @@ struct gusb_hc {
 	int (*bulk)(int in, void *buf, uint32_t len, uint32_t *actual);
 	/* After a STALL on a bulk endpoint: clear it on both sides (5.3.1 BOT). */
 	int (*clear_halt)(int in);
+	/* One transfer on the HID interface's interrupt IN endpoint: returns
+	 * when the device has a report (or -1 on the watchdog's timeout). */
+	int (*intr_in)(void *buf, uint32_t len, uint32_t *actual);
 };
 
 #define GUSB_STALL	-2
 
-/* xhci.c: the first xHCI controller, the first connected port, its device
- * addressed and configured with one bulk IN and one bulk OUT endpoint.
+/* xhci.c: the first xHCI controller; the first device on its ports whose
+ * interface class is want_class (8 mass storage: its bulk IN and OUT
+ * endpoints; 3 HID: its interrupt IN endpoint) addressed and configured.
  * Interrupts come on `vector` (the caller's handler); waits need the LAPIC
  * watchdog running to end. */
-int gxhci_init(uint8_t vector);
+int gxhci_init(uint8_t vector, unsigned int want_class);
 extern const struct gusb_hc gxhci_hc;
 
-/* usbip.c: the USB/IP channel (virtio-usbip): the device imported,
- * configured, its bulk endpoints found. */
-int gusbip_init(uint8_t vector);
+/* usbip.c: the USB/IP channel (virtio-usbip): the device of bus id busid
+ * ("1-1" storage, "1-2" the keyboard) imported, configured, its bulk or
+ * interrupt endpoints found. */
+int gusbip_init(uint8_t vector, const char *busid);
 extern const struct gusb_hc gusbip_hc;
 
 /* The bulk IN and OUT endpoint numbers of a configuration descriptor. */

@@ -16,7 +16,7 @@
 static struct gvirtio uv;
 static uint8_t *hdr_out, *hdr_in, *op;
 static uint32_t seq;
-static uint8_t ep_in, ep_out;
+static uint8_t ep_in, ep_out, ep_intr;
 
 static void put32(uint8_t *p, uint32_t v) { *(uint32_t *)p = __builtin_bswap32(v); }
 static uint32_t get32(const uint8_t *p) { return __builtin_bswap32(*(const uint32_t *)p); }
@@ -94,9 +94,26 @@ static int usbip_clear_halt(int in)
 	return usbip_control(&s, 0, 0);
 }
 
-const struct gusb_hc gusbip_hc = { "usbip", usbip_control, usbip_bulk, usbip_clear_halt };
+/* The URB waits in the VMM until the keyboard has a report. */
+static int usbip_intr_in(void *buf, uint32_t len, uint32_t *actual)
+{
+	return urb(ep_intr, 1, 0, buf, len, actual);
+}
 
-int gusbip_init(uint8_t vector)
+const struct gusb_hc gusbip_hc = { "usbip", usbip_control, usbip_bulk, usbip_clear_halt,
+				   usbip_intr_in };
+
+static unsigned int interrupt_in(const uint8_t *cfg, unsigned int len)
+{
+	unsigned int i;
+
+	for (i = 0; i + 7 <= len && cfg[i] >= 2; i += cfg[i])
+		if (cfg[i + 1] == 5 && (cfg[i + 3] & 3) == 3 && (cfg[i + 2] & 0x80))
+			return cfg[i + 2] & 15;
+	return 0;
+}
+
+int gusbip_init(uint8_t vector, const char *busid)
 {
 	struct gvq *q;
 	struct gusb_setup s;
@@ -119,17 +136,25 @@ int gusbip_init(uint8_t vector)
 	op[1] = 0x11;
 	op[2] = 0x80;
 	op[3] = 0x03;
-	memcpy(op + 8, "1-1", 4);
+	memcpy(op + 8, busid, strlen(busid) + 1);
 	q->desc[0] = (struct vq_desc){ (uint64_t)op, 40, VQ_F_NEXT, 1 };
 	q->desc[1] = (struct vq_desc){ (uint64_t)op + 64, 8 + 312, VQ_F_WRITE, 0 };
 	gvirtio_submit(q, 0, 0);
 	if (wait_used(q, &used) || used != 8 + 312 || get32(op + 64 + 4) != 0)
 		return -3;
 	s = (struct gusb_setup){ 0x80, 6, 0x0200, 0, 255 };
-	if (usbip_control(&s, cfg, &got) || gusb_find_bulk(cfg, got, &in, &out))
+	if (usbip_control(&s, cfg, &got) || got < 18)
 		return -4;
-	ep_in = (uint8_t)in;
-	ep_out = (uint8_t)out;
+	if (cfg[9 + 5] == 3) {				/* HID */
+		ep_intr = (uint8_t)interrupt_in(cfg, got);
+		if (!ep_intr)
+			return -4;
+	} else {
+		if (gusb_find_bulk(cfg, got, &in, &out))
+			return -4;
+		ep_in = (uint8_t)in;
+		ep_out = (uint8_t)out;
+	}
 	s = (struct gusb_setup){ 0x00, 9, cfg[5], 0, 0 };	/* SET_CONFIGURATION */
 	return usbip_control(&s, 0, 0) ? -5 : 0;
 }

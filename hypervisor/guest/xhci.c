@@ -34,6 +34,7 @@
 #define T_LINK		6
 #define T_ENABLE_SLOT	9
 #define T_ADDRESS	11
+#define T_DISABLE_SLOT	10
 #define T_CONFIGURE	12
 #define T_RESET_EP	14
 #define T_SET_DEQ	16
@@ -63,7 +64,7 @@ struct gring {
 };
 
 static uint64_t base, op, rt, db;
-static struct gring cmd, ep0, bulk_in, bulk_out;
+static struct gring cmd, ep0, bulk_in, bulk_out, intr_in;
 static struct trb *events;
 static unsigned int ev_idx;
 static uint32_t ev_cycle = 1;
@@ -232,6 +233,28 @@ static int xhci_bulk(int in, void *buf, uint32_t len, uint32_t *actual)
 	return 0;
 }
 
+/* One interrupt IN TD: it completes when the device has a report. */
+static int xhci_intr_in(void *buf, uint32_t len, uint32_t *actual)
+{
+	uint64_t at = ring_put(&intr_in, (uint64_t)buf, len, TYPE(T_NORMAL) | C_ISP | C_IOC);
+	struct trb ev;
+	uint32_t cc;
+
+	w(db + 4u * slot_id, dci_in);
+	for (;;) {
+		if (next_event(&ev))
+			return -1;
+		if (((ev.control >> 10) & 0x3f) == T_XFER_EVENT && ev.param == at)
+			break;
+	}
+	cc = ev.status >> 24;
+	if (cc != CC_SUCCESS && cc != CC_SHORT)
+		return cc == CC_STALL ? GUSB_STALL : -3;
+	if (actual)
+		*actual = len - (ev.status & 0xffffff);
+	return 0;
+}
+
 static int build_ep_ctx(uint8_t *ctx, unsigned int type, unsigned int mps, struct gring *g)
 {
 	uint32_t *e = (uint32_t *)ctx;
@@ -261,7 +284,8 @@ static int xhci_clear_halt(int in)
 	return xhci_control(&s, 0, 0);
 }
 
-const struct gusb_hc gxhci_hc = { "xhci", xhci_control, xhci_bulk, xhci_clear_halt };
+const struct gusb_hc gxhci_hc = { "xhci", xhci_control, xhci_bulk, xhci_clear_halt,
+				   xhci_intr_in };
 
 /* Port reset (4.3.1): PR, then the Port Status Change Event. */
 static int port_reset(unsigned int port)
@@ -277,12 +301,46 @@ static int port_reset(unsigned int port)
 	return r(op + PORTSC(port)) & 2 ? 0 : -1;		/* PED */
 }
 
-static int setup_device(unsigned int port, uint32_t portsc)
+/* An interrupt IN endpoint of a configuration: number, max packet size,
+ * bInterval (USB 2.0 9.6.6). */
+static int find_interrupt_in(const uint8_t *cfg, unsigned int len, unsigned int *ep,
+			     unsigned int *mps, unsigned int *interval)
+{
+	unsigned int i;
+
+	for (i = 0; i + 7 <= len && cfg[i] >= 2; i += cfg[i])
+		if (cfg[i + 1] == 5 && (cfg[i + 3] & 3) == 3 && (cfg[i + 2] & 0x80)) {
+			*ep = cfg[i + 2] & 15;
+			*mps = (unsigned int)(cfg[i + 4] | cfg[i + 5] << 8) & 0x7ff;
+			*interval = cfg[i + 6];
+			return 0;
+		}
+	return -1;
+}
+
+/* The xHCI Interval field (6.2.3.6): 2^Interval x 125 us. */
+static unsigned int xhci_interval(unsigned int speed, unsigned int b_interval)
+{
+	unsigned int frames = b_interval ? b_interval : 1, e = 3;
+
+	if (speed >= 3)			/* high speed: 2^(bInterval-1) microframes */
+		return b_interval ? b_interval - 1 : 0;
+	while ((8u << (e - 3)) < frames * 8 && e < 10)	/* full/low: frames -> 2^e */
+		e++;
+	return e;
+}
+
+/*
+ * Addresses the device on a port and, if its first interface has class
+ * want_class, configures it: 0. 1 when it is another class (its slot is
+ * disabled again), <0 on failure.
+ */
+static int setup_device(unsigned int port, uint32_t portsc, unsigned int want_class)
 {
 	uint8_t *out = guest_alloc(4096);
-	uint64_t *dcbaa = (uint64_t *)(uint64_t)0;
+	uint64_t *dcbaa;
 	uint32_t *sl = (uint32_t *)(in_ctx + CTX), *icc = (uint32_t *)in_ctx, got;
-	unsigned int speed = (portsc >> 10) & 15, ep_in, ep_out, mps;
+	unsigned int speed = (portsc >> 10) & 15, ep_in, ep_out, mps, interval;
 	struct gusb_setup s;
 
 	if (!out)
@@ -305,27 +363,45 @@ static int setup_device(unsigned int port, uint32_t portsc)
 	if (xhci_control(&s, scratch, &got) || got != 18)
 		return -5;
 	s = (struct gusb_setup){ 0x80, 6, 0x0200, 0, 255 };
-	if (xhci_control(&s, scratch, &got) ||
-	    gusb_find_bulk(scratch, got, &ep_in, &ep_out))
+	if (xhci_control(&s, scratch, &got) || got < 18)
 		return -6;
-	mps = speed == 4 ? 1024 : 512;		/* bulk max packet size, USB 2.0 5.8.3 */
-	dci_in = (uint8_t)(ep_in * 2 + 1);
-	dci_out = (uint8_t)(ep_out * 2);
-	/* Configure Endpoint (4.3.5): the two bulk endpoints, then the
-	 * configuration on the device. */
+	if (scratch[9 + 5] != want_class) {
+		command(0, TYPE(T_DISABLE_SLOT) | (uint32_t)slot_id << 24, 0);
+		return 1;
+	}
+	/* Configure Endpoint (4.3.5), then the configuration on the device. */
 	memset(in_ctx, 0, 33 * CTX);
-	icc[1] = 1u | 1u << dci_in | 1u << dci_out;
-	sl[0] = (uint32_t)(dci_in > dci_out ? dci_in : dci_out) << 27 | speed << 20;
 	sl[1] = port << 16;
-	if (build_ep_ctx(in_ctx + CTX * (dci_in + 1u), 6, mps, &bulk_in) ||
-	    build_ep_ctx(in_ctx + CTX * (dci_out + 1u), 2, mps, &bulk_out) ||
-	    command((uint64_t)in_ctx, TYPE(T_CONFIGURE) | (uint32_t)slot_id << 24, 0))
+	if (want_class == 3) {				/* HID: one interrupt IN */
+		if (find_interrupt_in(scratch, got, &ep_in, &mps, &interval))
+			return -6;
+		dci_in = (uint8_t)(ep_in * 2 + 1);
+		icc[1] = 1u | 1u << dci_in;
+		sl[0] = (uint32_t)dci_in << 27 | speed << 20;
+		if (build_ep_ctx(in_ctx + CTX * (dci_in + 1u), 7, mps, &intr_in))
+			return -7;
+		((uint32_t *)(in_ctx + CTX * (dci_in + 1u)))[0] =
+			xhci_interval(speed, interval) << 16;
+		((uint32_t *)(in_ctx + CTX * (dci_in + 1u)))[4] = mps | mps << 16;
+	} else {					/* storage: bulk IN + OUT */
+		if (gusb_find_bulk(scratch, got, &ep_in, &ep_out))
+			return -6;
+		mps = speed == 4 ? 1024 : 512;		/* bulk max packet, USB 2.0 5.8.3 */
+		dci_in = (uint8_t)(ep_in * 2 + 1);
+		dci_out = (uint8_t)(ep_out * 2);
+		icc[1] = 1u | 1u << dci_in | 1u << dci_out;
+		sl[0] = (uint32_t)(dci_in > dci_out ? dci_in : dci_out) << 27 | speed << 20;
+		if (build_ep_ctx(in_ctx + CTX * (dci_in + 1u), 6, mps, &bulk_in) ||
+		    build_ep_ctx(in_ctx + CTX * (dci_out + 1u), 2, mps, &bulk_out))
+			return -7;
+	}
+	if (command((uint64_t)in_ctx, TYPE(T_CONFIGURE) | (uint32_t)slot_id << 24, 0))
 		return -7;
 	s = (struct gusb_setup){ 0x00, 9, scratch[5], 0, 0 };	/* bConfigurationValue */
 	return xhci_control(&s, 0, 0) ? -8 : 0;
 }
 
-int gxhci_init(uint8_t vector)
+int gxhci_init(uint8_t vector, unsigned int want_class)
 {
 	struct pci_dev dev;
 	uint64_t *dcbaa, *erst;
@@ -347,6 +423,8 @@ int gxhci_init(uint8_t vector)
 		return -2;
 	memset(dcbaa, 0, 4096);
 	memset(events, 0, 4096);
+	ev_idx = 0;				/* a second init in one boot starts over */
+	ev_cycle = 1;
 	/* Halt, reset (4.2). */
 	w(op + USBCMD, 0);
 	for (spins = 0; !(r(op + USBSTS) & 1); spins++)
@@ -356,7 +434,7 @@ int gxhci_init(uint8_t vector)
 	for (spins = 0; (r(op + USBCMD) & 2) || (r(op + USBSTS) & (1u << 11)); spins++)
 		if (spins > 1000)
 			return -3;
-	w(op + CONFIG, 1);				/* one device slot */
+	w(op + CONFIG, 8);				/* device slots */
 	w(op + DCBAAP, (uint32_t)(uint64_t)dcbaa);
 	w(op + DCBAAP + 4, 0);
 	w(op + CRCR, (uint32_t)(uint64_t)cmd.trb | 1);
@@ -374,12 +452,15 @@ int gxhci_init(uint8_t vector)
 	w(op + USBCMD, 1 | 4);				/* R/S, INTE */
 	for (port = 1; port <= nports; port++) {
 		uint32_t sc = r(op + PORTSC(port));
+		int ret;
 
 		if (!(sc & 1))
 			continue;
 		if (port_reset(port))
 			return -5;
-		return setup_device(port, r(op + PORTSC(port)));
+		ret = setup_device(port, r(op + PORTSC(port)), want_class);
+		if (ret <= 0)
+			return ret;
 	}
-	return -6;					/* nothing attached */
+	return -6;					/* no such device attached */
 }

@@ -94,6 +94,9 @@ int usb__control(struct usb_dev *d, const struct usb_setup *s, uint8_t *data)
 	}
 	switch (s->bRequest) {
 	case REQ_GET_DESCRIPTOR:
+		/* Class descriptors of an interface (HID's) are the model's. */
+		if ((s->bmRequestType & USB_RECIP_MASK) == USB_RECIP_INTERFACE)
+			return in && d->ops->control ? d->ops->control(d, s, data) : -EPIPE;
 		return in ? get_descriptor(d, s, data) : -EPIPE;
 	case REQ_GET_CONFIGURATION:
 		return copy_out(data, s->wLength, &d->config, 1);

@@ -59,6 +59,11 @@ struct usb_dev {
 	uint8_t config;			/* bConfigurationValue set, 0 = none */
 	uint32_t halted;		/* bit ep (OUT) and 16 + ep (IN) */
 	void *priv;
+	/* Set by the host controller the device is attached to: the model
+	 * calls it (from any thread, holding none of its locks) when data it
+	 * NAKed on endpoint ep is there now. */
+	void (*wakeup)(void *hc, struct usb_dev *d, unsigned int ep);
+	void *hc;
 	/* counters */
 	uint64_t transfers, stalls, bad_requests;
 };
@@ -75,6 +80,10 @@ void usb__destroy(struct usb_dev *d);
  * raw image through the shared block backend. NULL with why. */
 struct usb_dev *usb_storage__new(const char *path, uint64_t create_size, char *why,
 				 size_t why_len);
+
+/* hid.c: the latency keyboard (a vendor request starts its events). */
+struct usb_dev *usb_hid__new(void);
+void usb_hid__stats(struct usb_dev *d, uint64_t *injected, uint64_t *dropped);
 
 /* The block backend under a storage device (the host-side verify). */
 struct blk_backend *usb_storage__backend(struct usb_dev *d);

@@ -140,7 +140,6 @@ int32_t usbip__urb(struct usb_dev *d, const struct usbip_cmd *c, uint8_t *data, 
 	bool in = c->direction == USBIP_DIR_IN;
 	int ret;
 
-	st->submits++;
 	*actual = 0;
 	if (c->ep == 0) {
 		struct usb_setup s;
@@ -152,6 +151,9 @@ int32_t usbip__urb(struct usb_dev *d, const struct usbip_cmd *c, uint8_t *data, 
 	} else {
 		ret = usb__transfer(d, c->ep, in, data, c->length);
 	}
+	if (ret == -EAGAIN)
+		return ret;	/* a NAK: the transport holds the URB and runs it again */
+	st->submits++;
 	if (ret < 0) {
 		st->stalls++;
 		return ret;

@@ -66,7 +66,10 @@ struct usbip_stats {
 /* Runs one CMD_SUBMIT on the device, whatever carried it (TCP here, the
  * probe guest's virtqueue in devices/virtio-usbip.c): data holds c->length
  * bytes (OUT data in, IN data out). The RET_SUBMIT status (0, or -EPIPE
- * for a STALL) with *actual the bytes moved. */
+ * for a STALL) with *actual the bytes moved; -EAGAIN when the device NAKs
+ * (an interrupt endpoint with nothing yet): the transport keeps the URB
+ * and runs it again on the device's wakeup. The TCP server exports the
+ * storage model, which never NAKs. */
 int32_t usbip__urb(struct usb_dev *d, const struct usbip_cmd *c, uint8_t *data, uint32_t *actual,
 		   struct usbip_stats *st);
 

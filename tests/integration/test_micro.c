@@ -335,3 +335,40 @@ Test(disk, usb_usbip_channel_write_read_verified_both_ways)
 	free(err);
 	unlink(img);
 }
+
+/* Input events from the host's keyboard to the guest, behind the xHCI and
+ * over the USB/IP channel: every event delivered, none lost at this
+ * pace, and the latency computed on the common clock (the VMM's TSC
+ * anchors), positive and below the run's length. */
+Test(disk, hid_events_reach_the_guest_in_both_modes)
+{
+	static const char *const modes[][2] = { { "emul", "xhci" }, { "pv", "virtio-usbip" } };
+	char img[] = "/tmp/vioscope-hid-XXXXXX", disk[64], work[64];
+	char *out, *err;
+	cJSON *j, *rec;
+	int rc, m;
+
+	test_require_kvm();
+	for (m = 0; m < 2; m++) {
+		disk_arg(img, disk, sizeof(disk), modes[m][0], "size=1M");
+		snprintf(work, sizeof(work), "hid dev=%s events=150 interval=5000", modes[m][0]);
+		rc = test_run_vmm((const char *[]){ "--quiet", "--usb", disk, "--workload", work,
+						    NULL }, &out, &err, &j);
+		cr_assert_eq(rc, 0, "%s %s", out, err);
+		rec = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0);
+		cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(rec, "kind")), "hid");
+		cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(rec, "device")),
+				 modes[m][1]);
+		cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(rec, "hid_clock")));
+		cr_assert_eq(test_json_num(j, "results.0.ops"), 150);
+		cr_assert_eq(test_json_num(j, "results.0.hid.lost"), 0);
+		cr_assert_gt(test_json_num(j, "results.0.per_op.ns.p50"), 0);
+		cr_assert_lt(test_json_num(j, "results.0.per_op.ns.p99"), 150 * 5e6,
+			     "latency below the run's length");
+		cr_assert_geq(test_json_num(j, "results.0.exits_per_op.irqs_injected"), 1);
+		cJSON_Delete(j);
+		free(out);
+		free(err);
+		unlink(img);
+	}
+}
