@@ -73,9 +73,10 @@ extern const struct class_runner run_gfx;
  * virtio-blk; usb: xhci + usb-storage), for qemu_runtime=S seconds
  * (default 2, after a 1 s ramp), on the work directory's image. No
  * per-I/O samples: fio's percentiles instead. */
-/* The disk engine in the probe guest on vioscope-vmm: class "disk"
- * (--disk, AHCI or virtio-blk) or "usb" (--usb, xHCI or the USB/IP
- * channel), mode emul or pv. */
+/* The probe guest on vioscope-vmm, mode emul or pv: class "disk" (the
+ * disk workload, --disk: AHCI or virtio-blk), "usb" (the disk workload
+ * on a USB disk, --usb: xHCI or the USB/IP channel) or "hid" (the hid
+ * workload on the same --usb). */
 int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode,
 		  const struct suite_line *l, struct run_result *r, char *why, size_t why_len);
 /* fio on the host on the run's image: the native ceiling. */

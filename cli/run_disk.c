@@ -138,7 +138,7 @@ static void guest_params(const char *params, char *out, size_t len)
 int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode,
 		  const struct suite_line *l, struct run_result *r, char *why, size_t why_len)
 {
-	bool usb = !strcmp(class, "usb");
+	bool usb = !strcmp(class, "usb") || !strcmp(class, "hid");
 	/* The USB models fire no request probes: no stage view to trace. */
 	bool traced = ctx->trace && !usb;
 	char params[SUITE_PARAMS_MAX], delay[24];

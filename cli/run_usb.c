@@ -12,6 +12,9 @@
  *   pt      a host USB device through usbfs (QEMU's usb-host)
  *   native  fio on the host, on the same image: the disk-native ceiling
  *           (no USB device here to measure natively)
+ * A line with events= is the input path instead: the probe guest's hid
+ * workload against the VMM's latency keyboard (behind the xHCI, or over
+ * the channel), headline the delivery latency's median.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -33,10 +36,26 @@ static bool have_usb_device(void)
 	return any;
 }
 
+static bool is_hid(const char *params)
+{
+	char v[16];
+
+	return suite__param(params, "events", v, sizeof(v)) != NULL;
+}
+
+static const char *usb_headline(const char *params)
+{
+	return is_hid(params) ? "lat_p50" : "iops";
+}
+
 static const char *usb_unavailable(const struct run_ctx *ctx, const char *mode,
 				   const char *params, char *buf,
 				   size_t len)
 {
+	if (is_hid(params) && (!strcmp(mode, "native") || !strcmp(mode, "pt")))
+		return "no USB input device on this host";
+	if (is_hid(params) && !strcmp(ctx->hypervisor, "qemu"))
+		return "the Linux guest has no input-latency job: events= lines run on vioscope-vmm";
 	if (!strcmp(mode, "pt"))
 		return have_usb_device() ? "usbfs pass-through (QEMU usb-host) is not built yet"
 					 : "no USB device on this host (/sys/bus/usb has none) to "
@@ -55,6 +74,8 @@ static const char *usb_unavailable(const struct run_ctx *ctx, const char *mode,
 static int usb_run(const struct run_ctx *ctx, const char *mode, const struct suite_line *l,
 		   struct run_result *r, char *why, size_t why_len)
 {
+	if (is_hid(l->params))
+		return run_disk__vmm(ctx, "hid", mode, l, r, why, why_len);
 	if (!strcmp(mode, "native"))
 		return run_disk__native(ctx, l, r, why, why_len);
 	if (strcmp(ctx->hypervisor, "qemu"))
@@ -65,6 +86,7 @@ static int usb_run(const struct run_ctx *ctx, const char *mode, const struct sui
 const struct class_runner run_usb = {
 	.class = "usb",
 	.headline = "iops",
+	.headline_for = usb_headline,
 	.unavailable = usb_unavailable,
 	.run = usb_run,
 };

@@ -237,7 +237,8 @@ Test(run, bad_usage_is_one_clear_line)
 
 /* The usb class on vioscope-vmm: the xHCI model and the USB/IP channel
  * under the probe guest's BOT driver, fio on the image as the disk-native
- * ceiling, pass-through unavailable with its reason. */
+ * ceiling, pass-through unavailable with its reason; and an events= line,
+ * the input latency on the same two paths, its headline the median. */
 Test(run, usb_class_runs_on_the_reference_vmm)
 {
 	char *out, *err, usb_suite[128];
@@ -249,19 +250,26 @@ Test(run, usb_class_runs_on_the_reference_vmm)
 	f = fopen(usb_suite, "w");
 	cr_assert_not_null(f);
 	fputs("option iterations=1 min-iterations=1\n"
-	      "usb rr rw=randread bs=4096 iodepth=1 ios=200 verify=1 native_runtime=1\n", f);
+	      "usb rr rw=randread bs=4096 iodepth=1 ios=200 verify=1 native_runtime=1\n"
+	      "usb keys events=100 interval=3000\n", f);
 	fclose(f);
 	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "run", "--suite", usb_suite,
 					  "--db", db_path, "--workdir", workdir, "--label", "u", NULL },
 			      &out, &err), 0, "%s", err);
 	db = open_db();
 	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE mode IN ('emul', 'pv') AND "
-			   "status = 'done'"), 2);
+			   "status = 'done'"), 4);
 	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE mode = 'pt' AND "
-			   "status = 'unavailable' AND length(reason) > 20"), 1);
+			   "status = 'unavailable' AND length(reason) > 20"), 2);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE workload = 'keys' AND "
+			   "mode = 'native' AND status = 'unavailable'"), 1);
 	cr_assert_eq(q(db, "SELECT COUNT(*) FROM samples s JOIN iterations i ON i.id = "
 			   "s.iteration_id JOIN cells c ON c.id = i.cell_id WHERE c.class = 'usb' AND "
-			   "s.count = 200"), 2, "every I/O's latency, both modes");
+			   "s.count = (CASE c.workload WHEN 'rr' THEN 200 ELSE 100 END)"), 4,
+		     "every I/O's and every event's latency, both modes");
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics m JOIN iterations i ON i.id = "
+			   "m.iteration_id JOIN cells c ON c.id = i.cell_id WHERE c.workload = 'keys' "
+			   "AND m.name = 'lat_p50' AND m.value > 0"), 2);
 	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name LIKE 'verify_mismatches%' AND "
 			   "value != 0"), 0);
 	sqlite3_close(db);
