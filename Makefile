@@ -187,6 +187,7 @@ TEST_OBJS := \
 	tests/hypervisor/devices/test_virtio_net.o \
 	tests/hypervisor/devices/test_e1000.o \
 	tests/hypervisor/devices/test_xhci.o \
+	tests/hypervisor/devices/test_virtio_usbip.o \
 	tests/hypervisor/usb/test_storage.o \
 	tests/hypervisor/usb/test_usbip.o \
 	tests/hypervisor/usb/test_hid.o \
