@@ -67,7 +67,7 @@ static void add(struct check *c, unsigned int *n, const char *name, bool ok, con
 
 int cmd_doctor(int argc, char **argv)
 {
-	struct check c[11];
+	struct check c[13];
 	bool json = argc > 1 && !strcmp(argv[1], "--json");
 	const char *kind = env__kvm_kind();
 	char why[96], vhost_why[96] = "";
@@ -97,6 +97,14 @@ int cmd_doctor(int argc, char **argv)
 	add(c, &n, "vhost-net", vhost,
 	    !vhost ? vhost_why : "/dev/vhost-net opens: the kernel data path is there "
 				 "(vioscope-vmm serves virtio-net in user space)");
+	/* USB: the models are always there; pass-through needs a device. */
+	add(c, &n, "vmm-usb", kvm,
+	    kvm ? "xHCI model and the USB/IP channel with the USB disk and the latency keyboard"
+		: why);
+	add(c, &n, "usb-host", run__have_usb_device(),
+	    run__have_usb_device() ? "a USB device is here, but usbfs pass-through is not built yet"
+				   : "no USB device on this host (/sys/bus/usb has none): USB "
+				     "pass-through is unavailable");
 	/* What vioscope run --hypervisor qemu can do beyond the disk. */
 	add(c, &n, "qemu-net", qemu && geteuid() == 0 && run__have("iperf3"),
 	    !qemu ? "needs qemu-system-x86_64" : geteuid() ? "the namespace and TAP need root"

@@ -79,6 +79,8 @@ extern const struct class_runner run_gfx;
  * workload on the same --usb). */
 int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode,
 		  const struct suite_line *l, struct run_result *r, char *why, size_t why_len);
+/* Any USB device on the host (usbfs pass-through needs one). */
+bool run__have_usb_device(void);
 /* fio on the host on the run's image: the native ceiling. */
 int run_disk__native(const struct run_ctx *ctx, const struct suite_line *l,
 		     struct run_result *r, char *why, size_t why_len);

@@ -22,8 +22,7 @@
 
 #include "cli/run.h"
 
-/* Any USB device on the host (usbfs pass-through needs one). */
-static bool have_usb_device(void)
+bool run__have_usb_device(void)
 {
 	DIR *d = opendir("/sys/bus/usb/devices");
 	struct dirent *e;
@@ -57,7 +56,7 @@ static const char *usb_unavailable(const struct run_ctx *ctx, const char *mode,
 	if (is_hid(params) && !strcmp(ctx->hypervisor, "qemu"))
 		return "the Linux guest has no input-latency job: events= lines run on vioscope-vmm";
 	if (!strcmp(mode, "pt"))
-		return have_usb_device() ? "usbfs pass-through (QEMU usb-host) is not built yet"
+		return run__have_usb_device() ? "usbfs pass-through (QEMU usb-host) is not built yet"
 					 : "no USB device on this host (/sys/bus/usb has none) to "
 					   "pass through";
 	if (!strcmp(mode, "native"))

@@ -219,6 +219,7 @@ static const struct {
 	{ "virtio-blk", judge_fio_discard },
 	{ "ahci", judge_fio },
 	{ "xhci-model", judge_fio },
+	{ "xhci-passthrough", judge_fio },
 	{ "e1000e-passthrough", judge_iperf },
 	{ "e1000-model", judge_iperf },
 	{ "virtio-net-model", judge_iperf },
