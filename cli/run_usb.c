@@ -12,6 +12,9 @@
  *   pt      a host USB device through usbfs (QEMU's usb-host)
  *   native  fio on the host, on the same image: the disk-native ceiling
  *           (no USB device here to measure natively)
+ * Suite parameter hc=xhci|ehci (emul's controller; default xhci): ehci is
+ * QEMU's usb-ehci, the USB 2.0 controller before xHCI (vioscope-vmm has no
+ * EHCI model).
  * A line with events= is the input path instead: the probe guest's hid
  * workload against the VMM's latency keyboard (behind the xHCI, or over
  * the channel), headline the delivery latency's median.
@@ -42,6 +45,15 @@ static bool is_hid(const char *params)
 	return suite__param(params, "events", v, sizeof(v)) != NULL;
 }
 
+/* emul's controller from hc=, or NULL when it is neither. */
+static const char *usb_hc(const char *params)
+{
+	char v[16] = "xhci";
+
+	suite__param(params, "hc", v, sizeof(v));
+	return !strcmp(v, "xhci") ? "xhci" : !strcmp(v, "ehci") ? "ehci" : NULL;
+}
+
 static const char *usb_headline(const char *params)
 {
 	return is_hid(params) ? "lat_p50" : "iops";
@@ -55,6 +67,12 @@ static const char *usb_unavailable(const struct run_ctx *ctx, const char *mode,
 		return "no USB input device on this host";
 	if (is_hid(params) && !strcmp(ctx->hypervisor, "qemu"))
 		return "the Linux guest has no input-latency job: events= lines run on vioscope-vmm";
+	if (!usb_hc(params))
+		return "hc= takes xhci or ehci";
+	if (!strcmp(usb_hc(params), "ehci") && strcmp(mode, "emul"))
+		return "hc=ehci is a controller for the emulated mode only";
+	if (!strcmp(usb_hc(params), "ehci") && strcmp(ctx->hypervisor, "qemu"))
+		return "vioscope-vmm has no EHCI model: hc=ehci runs with --hypervisor qemu";
 	if (!strcmp(mode, "pt"))
 		return run__have_usb_device() ? "usbfs pass-through (QEMU usb-host) is not built yet"
 					 : "no USB device on this host (/sys/bus/usb has none) to "
@@ -79,7 +97,8 @@ static int usb_run(const struct run_ctx *ctx, const char *mode, const struct sui
 		return run_disk__native(ctx, l, r, why, why_len);
 	if (strcmp(ctx->hypervisor, "qemu"))
 		return run_disk__vmm(ctx, "usb", mode, l, r, why, why_len);
-	return run_disk__qemu_fio(ctx, "usb", mode, l, r, why, why_len);
+	return run_disk__qemu_fio(ctx, "usb", strcmp(usb_hc(l->params), "ehci") ? mode : "ehci",
+				  l, r, why, why_len);
 }
 
 const struct class_runner run_usb = {

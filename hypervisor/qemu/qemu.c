@@ -54,6 +54,9 @@ static const struct qemu_device devices[] = {
 	  "virtio-net", true },
 	{ "usb", "emul", "qemu-xhci + usb-storage", "xhci_pci,usb_storage,sd_mod", "sda",
 	  "'capabilities'|'operational'|'runtime'|'doorbell'", false },
+	/* The older emulated controller (suite hc=ehci): USB 2.0 EHCI. */
+	{ "usb", "ehci", "usb-ehci + usb-storage", "ehci_pci,usb_storage,sd_mod", "sda",
+	  "'capabilities'|'operational'|'ports'", false },
 	/* URB forwarding: the guest's vhci-hcd to vioscope's USB/IP server
 	 * on the host side of a TAP, over virtio-net. */
 	{ "usb", "pv", "USB/IP to vioscope usbip-server (vhci-hcd, virtio-net on a TAP)",
@@ -91,6 +94,8 @@ static int device_args(const struct qemu_vm *vm, struct strbuf *sb, char **argv,
 {
 	const char *drive = NULL;
 
+	bool ehci = !strcmp(vm->mode, "ehci");
+
 	if (!strcmp(vm->class, "disk") || (!strcmp(vm->class, "usb") && !qemu__needs_net(vm)))
 		drive = sb_add(sb, "file=%s,if=none,id=vdisk,format=raw,aio=io_uring", vm->image);
 	if (!strcmp(vm->class, "disk")) {
@@ -119,9 +124,9 @@ static int device_args(const struct qemu_vm *vm, struct strbuf *sb, char **argv,
 		ARG("-drive");
 		ARG(drive);
 		ARG("-device");
-		ARG("qemu-xhci,id=vxhci");
+		ARG(ehci ? "usb-ehci,id=vhc" : "qemu-xhci,id=vhc");
 		ARG("-device");
-		ARG("usb-storage,bus=vxhci.0,drive=vdisk");
+		ARG("usb-storage,bus=vhc.0,drive=vdisk");
 	} else if (!strcmp(vm->class, "gfx")) {
 		/* One mode offered: the EDID's preferred and largest are the
 		 * same, so glmark2's DRM build renders at it in every mode. */

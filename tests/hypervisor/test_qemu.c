@@ -58,8 +58,12 @@ Test(qemu, each_mode_as_a_qemu_user_gives_it)
 	cr_assert(has(argv, n, "-device", "virtio-net-pci,netdev=vnet"));
 
 	n = build(&vm, "usb", "emul", argv, buf, sizeof(buf));
-	cr_assert(has(argv, n, "-device", "qemu-xhci,id=vxhci"));
-	cr_assert(has(argv, n, "-device", "usb-storage,bus=vxhci.0,drive=vdisk"));
+	cr_assert(has(argv, n, "-device", "qemu-xhci,id=vhc"));
+	cr_assert(has(argv, n, "-device", "usb-storage,bus=vhc.0,drive=vdisk"));
+	n = build(&vm, "usb", "ehci", argv, buf, sizeof(buf));
+	cr_assert(has(argv, n, "-device", "usb-ehci,id=vhc"));
+	cr_assert(has(argv, n, "-device", "usb-storage,bus=vhc.0,drive=vdisk"));
+	cr_assert(has(argv, n, "-append", "ehci_pci"));
 	/* USB/IP: no USB device in QEMU, a NIC to reach the server instead. */
 	n = build(&vm, "usb", "pv", argv, buf, sizeof(buf));
 	cr_assert(has(argv, n, "-device", "virtio-net-pci,netdev=vnet"));

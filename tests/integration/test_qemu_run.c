@@ -154,7 +154,7 @@ Test(qemu_run, iperf3_in_a_linux_guest_on_e1000_and_virtio_net_and_over_veth, .t
 /* USB mass storage: QEMU's xHCI (emul), and URB forwarding over USB/IP
  * (pv): the guest's vhci-hcd attaches vioscope usbip-server, which serves
  * its own mass-storage model on the host side of the run's TAP. */
-Test(qemu_run, fio_on_usb_storage_over_xhci_and_over_usbip, .timeout = 600)
+Test(qemu_run, fio_on_usb_storage_over_xhci_ehci_and_usbip, .timeout = 600)
 {
 	struct qrun r;
 	char path[128], *log;
@@ -168,9 +168,13 @@ Test(qemu_run, fio_on_usb_storage_over_xhci_and_over_usbip, .timeout = 600)
 		fprintf(stderr, "SKIP: usbip is not installed (scripts/install-deps nested)\n");
 		cr_skip_test("no usbip");
 	}
-	qemu_run(&r, "usb rr rw=randread bs=4096 iodepth=1 qemu_runtime=1", "emul,pv");
-	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 2);
-	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name = 'iops' AND value > 0"), 2);
+	qemu_run(&r, "usb rr rw=randread bs=4096 iodepth=1 qemu_runtime=1\n"
+		 "usb er rw=randread bs=4096 iodepth=1 qemu_runtime=1 hc=ehci", "emul,pv");
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 3,
+		     "xHCI, EHCI and USB/IP");
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name = 'iops' AND value > 0"), 3);
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM cells WHERE workload = 'er' AND mode = 'pv' AND "
+			     "status = 'unavailable'"), 1, "EHCI is an emulated controller");
 	snprintf(path, sizeof(path), "%s/usbip-server.log", r.work);
 	log = file__read_text(path);
 	cr_assert_not_null(log);
