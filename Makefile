@@ -27,11 +27,11 @@ ifeq ($(WERROR),1)
 WARNINGS += -Werror
 endif
 
-PKGS := libcjson gsl liburing libbpf libtracefs libtraceevent sqlite3
+PKGS := libcjson gsl liburing libbpf libtracefs libtraceevent sqlite3 libusb-1.0
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARNINGS) -I. -D_GNU_SOURCE -MD -MP \
 	      $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm -luring -lbpf -ltracefs -ltraceevent -lsqlite3) -lpthread
+LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm -luring -lbpf -ltracefs -ltraceevent -lsqlite3 -lusb-1.0) -lpthread
 
 # BPF programs (probes/*.bpf.c): clang for the bpf target, CO-RE against
 # the kernel's BTF (vmlinux.h generated at build time), libbpf skeletons.
@@ -70,6 +70,7 @@ USB_OBJS := \
 	hypervisor/usb/core.o \
 	hypervisor/usb/storage.o \
 	hypervisor/usb/hid.o \
+	hypervisor/usb/host.o \
 	hypervisor/usb/usbip.o
 
 VMM_CORE_OBJS := \
@@ -403,12 +404,13 @@ $(BIN)/fuzz-usbip: tests/fuzz/fuzz_usbip.c hypervisor/usb/usbip.c hypervisor/usb
 # The xHCI rings, with the USB disk behind them.
 $(BIN)/fuzz-xhci: tests/fuzz/fuzz_xhci.c hypervisor/devices/xhci.c hypervisor/devices/xhci-ring.c \
 		  hypervisor/devices/disk-args.c hypervisor/usb/core.c hypervisor/usb/storage.c \
-		  hypervisor/usb/hid.c \
+		  hypervisor/usb/hid.c hypervisor/usb/host.c \
 		  $(filter-out tests/fuzz/fuzz_ahci.c hypervisor/devices/ahci.c hypervisor/devices/disk-args.c,\
 		  $(FUZZ_AHCI_SRCS)) tests/fuzz/fuzz_kvm.h hypervisor/devices/xhci.h
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -o $@ $(filter %.c,$^) -lcjson -luring -lpthread
+	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson libusb-1.0) -o $@ $(filter %.c,$^) \
+		-lcjson -luring -lusb-1.0 -lpthread
 $(BIN)/fuzz-virtq: tests/fuzz/fuzz_virtq.c hypervisor/virtq.c hypervisor/kvm.c hypervisor/irq.c \
 		   hypervisor/pci.c hypervisor/bus.c lib/log.c
 	$(call msg,FUZZ-CC,$@)

@@ -220,6 +220,7 @@ static const struct {
 	{ "ahci", judge_fio },
 	{ "xhci-model", judge_fio },
 	{ "xhci-passthrough", judge_fio },
+	{ "usb-host", judge_fio },
 	{ "e1000e-passthrough", judge_iperf },
 	{ "e1000-model", judge_iperf },
 	{ "virtio-net-model", judge_iperf },

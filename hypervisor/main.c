@@ -46,6 +46,7 @@ struct options {
 	const char *nets[2];		/* MODE:SPEC */
 	int nr_nets;
 	const char *usb;		/* MODE:SPEC */
+	const char *usb_host;		/* VENDOR:PRODUCT */
 	int timeout_s;
 	bool console;
 	bool samples;
@@ -72,6 +73,8 @@ static void usage(FILE *f)
 "  --usb pv|emul:PATH[,size=64M]\n"
 "                       a USB mass-storage disk on a raw image, behind an xHCI\n"
 "                       controller (emul) or on the USB/IP channel (pv)\n"
+"  --usb-host VENDOR:PRODUCT\n"
+"                       pass a host USB device through usbfs to the xHCI controller\n"
 "  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M, at most 3G)\n"
 "  --cpus N             vCPUs (default 1, at most 64)\n"
 "  --json FILE          write results, exits, device metrics and environment\n"
@@ -132,6 +135,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "disk", required_argument, NULL, 'd' },
 		{ "net", required_argument, NULL, 'N' },
 		{ "usb", required_argument, NULL, 'U' },
+		{ "usb-host", required_argument, NULL, 'H' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "samples", no_argument, NULL, 'S' },
@@ -178,6 +182,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 				    optarg);
 			o->usb = optarg;
 			break;
+		case 'H':
+			o->usb_host = optarg;
+			break;
 		case 'p':
 			if (o->nr_passthrough == 4)
 				die("--passthrough: at most 4 devices");
@@ -206,6 +213,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		die("--workload: longer than %d characters", VIO_WORKLOAD_MAX - 1);
 	if (!o->kernel && !o->guest)
 		o->guest = "probe";
+	if (o->usb_host && o->usb && strncmp(o->usb, "emul:", 5))
+		die("--usb-host: the device goes behind the xHCI (--usb emul:PATH), not the channel");
 }
 
 /* The probe guest is installed next to the VMM binary. */
@@ -421,9 +430,16 @@ static int vm__build(struct kvm *kvm, const struct options *o)
 		if (!device__create(kvm, pv ? "virtio-net" : "e1000", o->nets[i] + (pv ? 3 : 5)))
 			return -ENODEV;
 	}
-	if (o->usb && !device__create(kvm, o->usb[0] == 'p' ? "virtio-usbip" : "xhci",
-				      strchr(o->usb, ':') + 1))
-		return -ENODEV;
+	if (o->usb || o->usb_host) {
+		char args[512];
+
+		snprintf(args, sizeof(args), "%s%s%s", o->usb ? strchr(o->usb, ':') + 1 : "",
+			 o->usb && o->usb_host ? "," : "", o->usb_host ? "host=" : "");
+		snprintf(args + strlen(args), sizeof(args) - strlen(args), "%s",
+			 o->usb_host ? o->usb_host : "");
+		if (!device__create(kvm, o->usb && o->usb[0] == 'p' ? "virtio-usbip" : "xhci", args))
+			return -ENODEV;
+	}
 	regions__publish(kvm);	/* for the collectors: which device owns an address */
 	/* The vCPUs exist before loading so that tsc_khz is known to the guest. */
 	ret = create_vcpus(kvm, o);

@@ -1,7 +1,7 @@
 /*
  * xHCI USB host controller (eXtensible Host Controller Interface 1.2), the
  * emulated USB path of the comparison: PCI class 0C/03/30, capability,
- * operational, runtime and doorbell registers (5.3 - 5.6), two USB 2.0
+ * operational, runtime and doorbell registers (5.3 - 5.6), three USB 2.0
  * and two USB 3.x root ports (7.2 Supported Protocol capabilities), one
  * interrupter on MSI-X. The rings live in xhci-ring.c. Every register
  * access and every doorbell is a trapped MMIO exit, and the TDs a doorbell
@@ -9,7 +9,10 @@
  *
  *   --usb emul:PATH[,size=64M]   a USB mass-storage disk on root port 1
  * and always the latency keyboard (usb/hid.c) on root port 2, whose
- * events complete a waiting interrupt TD from the keyboard's own thread.
+ * events complete a waiting interrupt TD from the keyboard's own thread;
+ *   host=VENDOR:PRODUCT          a host USB device through usbfs
+ *                                (usb/host.c) on port 3, or port 4 when
+ *                                it is SuperSpeed
  */
 #include <cJSON.h>
 #include <errno.h>
@@ -64,7 +67,11 @@
 #define PLS_RXDETECT	5
 #define PLS_POLLING	7
 #define SPEED_FULL	1
+#define SPEED_LOW	2
 #define SPEED_HIGH	3
+#define SPEED_SUPER	4
+#define PORT_HOST	2		/* index of port 3: a passed-through device */
+#define PORT_HOST_SS	3		/* port 4: one at SuperSpeed */
 
 static bool port_usb3(unsigned int i)
 {
@@ -93,9 +100,16 @@ static void port_attach(struct xhci *x, unsigned int i)
 	p->portsc = PORTSC_PP | PLS_RXDETECT << PORTSC_PLS_SHIFT;
 	if (!p->dev)
 		return;
-	p->portsc = PORTSC_PP | PORTSC_CCS | PLS_POLLING << PORTSC_PLS_SHIFT |
-		    (uint32_t)(p->dev->speed == USB_SPEED_HIGH ? SPEED_HIGH : SPEED_FULL)
-			    << PORTSC_SPEED_SHIFT;
+	if (port_usb3(i)) {		/* a USB 3 link trains to U0, enabled (4.19.1.2) */
+		p->portsc = PORTSC_PP | PORTSC_CCS | PORTSC_PED | PLS_U0 << PORTSC_PLS_SHIFT |
+			    SPEED_SUPER << PORTSC_SPEED_SHIFT;
+	} else {
+		uint32_t speed = p->dev->speed == USB_SPEED_HIGH ? SPEED_HIGH
+			       : p->dev->speed == USB_SPEED_LOW ? SPEED_LOW : SPEED_FULL;
+
+		p->portsc = PORTSC_PP | PORTSC_CCS | PLS_POLLING << PORTSC_PLS_SHIFT |
+			    speed << PORTSC_SPEED_SHIFT;
+	}
 	port_notify(x, i, PORTSC_CSC);
 }
 
@@ -180,7 +194,7 @@ static uint32_t cap_read(uint64_t off)
 	return 0;
 }
 
-/* Two Supported Protocol capabilities (7.2): ports 1-2 USB 2.0, 3-4 USB 3.0. */
+/* Two Supported Protocol capabilities (7.2): ports 1-3 USB 2.0, 4-5 USB 3.0. */
 static uint32_t xecp_read(uint64_t off)
 {
 	static const uint32_t caps[8] = {
@@ -401,11 +415,27 @@ static void xhci_cfg_written(struct pci_device *pdev, uint32_t off, uint32_t len
 	msix__cfg_written(&x->msix, off, len);
 }
 
+/* "host=VENDOR:PRODUCT" taken out of args (into host), the rest left. */
+static void split_host(const char *args, char *rest, size_t rest_len, char *host, size_t host_len)
+{
+	char copy[320], *save, *tok;
+	size_t n = 0;
+
+	snprintf(copy, sizeof(copy), "%s", args);
+	rest[0] = host[0] = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(tok, "host=", 5))
+			snprintf(host, host_len, "%s", tok + 5);
+		else if (n < rest_len)
+			n += (size_t)snprintf(rest + n, rest_len - n, "%s%s", n ? "," : "", tok);
+	}
+}
+
 static int xhci__init(struct kvm *kvm, struct device *dev, const char *args)
 {
 	struct xhci *x = calloc(1, sizeof(*x));
 	struct disk_args da;
-	char why[128];
+	char why[160], rest[320], host[32];
 	int ret;
 
 	if (!x)
@@ -417,9 +447,19 @@ static int xhci__init(struct kvm *kvm, struct device *dev, const char *args)
 	x->buf = malloc(XHCI_MAX_XFER);
 	if (!x->buf)
 		return -ENOMEM;
-	if (args && *args) {
-		if (disk_args__parse(args, &da)) {
-			pr_err("--usb emul:%s: expected PATH[,size=64M]", args);
+	split_host(args ? args : "", rest, sizeof(rest), host, sizeof(host));
+	if (*host) {
+		struct usb_dev *d = usb_host__new(host, why, sizeof(why));
+
+		if (!d) {
+			pr_err("usb host %s: %s", host, why);
+			return -ENODEV;
+		}
+		x->port[d->speed == USB_SPEED_SUPER ? PORT_HOST_SS : PORT_HOST].dev = d;
+	}
+	if (*rest) {
+		if (disk_args__parse(rest, &da)) {
+			pr_err("--usb emul:%s: expected PATH[,size=64M]", rest);
 			return -EINVAL;
 		}
 		x->port[0].dev = usb_storage__new(da.path, da.size, why, sizeof(why));

@@ -19,8 +19,8 @@ struct kvm;
 struct usb_dev;
 
 #define XHCI_MAX_SLOTS		8
-#define XHCI_NR_PORTS		4	/* 1-2 USB 2.0, 3-4 USB 3.x (7.2) */
-#define XHCI_USB2_PORTS		2
+#define XHCI_NR_PORTS		5	/* 1-3 USB 2.0, 4-5 USB 3.x (7.2) */
+#define XHCI_USB2_PORTS		3
 #define XHCI_ERST_MAX		16	/* event ring segments: HCSPARAMS2.ERST Max = 4 */
 #define XHCI_MAX_XFER		(1u << 20)	/* bytes one TD may move */
 #define XHCI_MAX_TD_TRBS	512	/* TRBs one TD may span */

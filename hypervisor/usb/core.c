@@ -87,7 +87,7 @@ int usb__control(struct usb_dev *d, const struct usb_setup *s, uint8_t *data)
 		d->bad_requests++;
 		return -EPIPE;
 	}
-	if ((s->bmRequestType & USB_TYPE_MASK) != USB_TYPE_STANDARD) {
+	if (d->forward || (s->bmRequestType & USB_TYPE_MASK) != USB_TYPE_STANDARD) {
 		if (!d->ops->control)
 			return -EPIPE;
 		return d->ops->control(d, s, data);

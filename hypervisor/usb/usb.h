@@ -12,8 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define USB_SPEED_FULL		2	/* as Linux's enum usb_device_speed */
+#define USB_SPEED_LOW		1	/* as Linux's enum usb_device_speed */
+#define USB_SPEED_FULL		2
 #define USB_SPEED_HIGH		3
+#define USB_SPEED_SUPER		5
 #define USB_MAX_CONTROL		4096	/* longest control data stage we take */
 
 /* The setup packet (9.3), little-endian as on the wire. */
@@ -56,6 +58,7 @@ struct usb_dev {
 	const char *const *strings;	/* index 1.. (0 is the language list) */
 	unsigned int nr_strings;
 	uint8_t speed;
+	bool forward;			/* every control request to the model (pass-through) */
 	uint8_t config;			/* bConfigurationValue set, 0 = none */
 	uint32_t halted;		/* bit ep (OUT) and 16 + ep (IN) */
 	void *priv;
@@ -80,6 +83,10 @@ void usb__destroy(struct usb_dev *d);
  * raw image through the shared block backend. NULL with why. */
 struct usb_dev *usb_storage__new(const char *path, uint64_t create_size, char *why,
 				 size_t why_len);
+
+/* host.c: a host USB device through usbfs, "VENDOR:PRODUCT" in hex; NULL
+ * with why ("unavailable: ..." when there is no such device). */
+struct usb_dev *usb_host__new(const char *spec, char *why, size_t why_len);
 
 /* hid.c: the latency keyboard (a vendor request starts its events). */
 struct usb_dev *usb_hid__new(void);

@@ -279,26 +279,28 @@ Test(xhci, capabilities_ports_and_protocols)
 {
 	cr_assert_eq(rd(0) & 0xff, 0x40, "CAPLENGTH");
 	cr_assert_eq(rd(0) >> 16, 0x120, "xHCI 1.2");
-	cr_assert_eq(rd(4) >> 24, 4, "four ports");
+	cr_assert_eq(rd(4) >> 24, 5, "five ports");
 	cr_assert_eq(rd(4) & 0xff, 8, "eight slots");
 	cr_assert_eq(rd(0x14), DB);
 	cr_assert_eq(rd(0x18), RT);
-	/* xECP: USB 2.0 ports 1-2, then USB 3.0 ports 3-4 (7.2). */
+	/* xECP: USB 2.0 ports 1-3, then USB 3.0 ports 4-5 (7.2). */
 	uint32_t x = (rd(0x10) >> 16) * 4;
 	cr_assert_eq(rd(x) & 0xff, 2);
 	cr_assert_eq(rd(x) >> 24, 2);
-	cr_assert_eq(rd(x + 8), 1 | 2u << 8);
+	cr_assert_eq(rd(x + 8), 1 | 3u << 8);
 	x += ((rd(x) >> 8) & 0xff) * 4;
 	cr_assert_eq(rd(x) >> 24, 3);
-	cr_assert_eq(rd(x + 8), 3 | 2u << 8);
+	cr_assert_eq(rd(x + 8), 4 | 2u << 8);
 	/* The disk on port 1: connected, high speed, change bit set. */
 	cr_assert_eq(rd(OP + 0x400) & 1, 1);
 	cr_assert_eq((rd(OP + 0x400) >> 10) & 15, 3);
 	cr_assert(rd(OP + 0x400) & (1u << 17));
-	/* The latency keyboard on port 2, full speed; the USB 3 ports empty. */
+	/* The latency keyboard on port 2, full speed; port 3 (a host device
+	 * passed through) and the USB 3 ports empty. */
 	cr_assert_eq(rd(OP + 0x410) & 1, 1);
 	cr_assert_eq((rd(OP + 0x410) >> 10) & 15, 1);
-	cr_assert_eq(rd(OP + 0x420) & 1, 0);
+	for (unsigned int p = 3; p <= 5; p++)
+		cr_assert_eq(rd(OP + 0x400 + 0x10 * (p - 1)) & 1, 0, "port %u", p);
 	cr_assert_eq(rd(0x8), 4u << 4, "ERST Max 2^4 segments, no scratchpad");
 }
 
