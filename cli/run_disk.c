@@ -131,7 +131,7 @@ static void guest_params(const char *params, char *out, size_t len)
 	out[0] = 0;
 	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
 		if (strncmp(w, "native_", 7) && strncmp(w, "backend_", 8) && strncmp(w, "qemu_", 5) &&
-		    n < len)
+		    strncmp(w, "usb_host=", 9) && strncmp(w, "hc=", 3) && n < len)
 			n += (size_t)snprintf(out + n, len - n, "%s%s", n ? " " : "", w);
 }
 
@@ -141,7 +141,7 @@ int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode
 	bool usb = !strcmp(class, "usb") || !strcmp(class, "hid");
 	/* The USB models fire no request probes: no stage view to trace. */
 	bool traced = ctx->trace && !usb;
-	char params[SUITE_PARAMS_MAX], delay[24];
+	char params[SUITE_PARAMS_MAX], delay[24], host[32] = "";
 	char vmm[256], cli[256], disk[320], workload[400], json[256], log[256], trace[256];
 	char *argv[24];
 	cJSON *j, *rec;
@@ -154,7 +154,9 @@ int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode
 		 suite__param(l->params, "backend_delay_us", delay, sizeof(delay)) ? delay : "");
 	guest_params(l->params, params, sizeof(params));
 	/* Traced: the guest also stamps its doorbells (driver vs notify). */
-	snprintf(workload, sizeof(workload), "%s dev=%s %s%s", class, mode, params,
+	/* pt (usb): a host device behind the xHCI, found by the same driver. */
+	snprintf(workload, sizeof(workload), "%s dev=%s %s%s", class,
+		 !strcmp(mode, "pt") ? "emul" : mode, params,
 		 traced && !strstr(params, "stamps=") ? " stamps=1" : "");
 	snprintf(json, sizeof(json), "%s/vmm.json", ctx->workdir);
 	snprintf(log, sizeof(log), "%s/vmm.log", ctx->workdir);
@@ -174,8 +176,14 @@ int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode
 	argv[argc++] = "--samples";
 	argv[argc++] = "--timeout";
 	argv[argc++] = "300";
-	argv[argc++] = usb ? "--usb" : "--disk";	/* xHCI or USB/IP channel */
-	argv[argc++] = disk;
+	if (usb && !strcmp(mode, "pt")) {
+		suite__param(l->params, "usb_host", host, sizeof(host));
+		argv[argc++] = "--usb-host";	/* alone: port 1 stays empty */
+		argv[argc++] = host;
+	} else {
+		argv[argc++] = usb ? "--usb" : "--disk";	/* xHCI or USB/IP channel */
+		argv[argc++] = disk;
+	}
 	argv[argc++] = "--workload";
 	argv[argc++] = workload;
 	argv[argc++] = "--json";

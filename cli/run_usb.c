@@ -9,7 +9,10 @@
  *           USB/IP, the guest's vhci-hcd attaches (`usbip attach`)
  *           vioscope's usbip-server from the host side of a TAP in the
  *           run's own namespace
- *   pt      a host USB device through usbfs (QEMU's usb-host)
+ *   pt      vioscope-vmm: a host USB mass-storage device through usbfs
+ *           (libusb) behind the xHCI model, named by usb_host=VID:PID on
+ *           the line (its contents are overwritten: writes and verify=1
+ *           go to the real device); QEMU's usb-host is not wired
  *   native  fio on the host, on the same image: the disk-native ceiling
  *           (no USB device here to measure natively)
  * Suite parameter hc=xhci|ehci (emul's controller; default xhci): ehci is
@@ -73,10 +76,18 @@ static const char *usb_unavailable(const struct run_ctx *ctx, const char *mode,
 		return "hc=ehci is a controller for the emulated mode only";
 	if (!strcmp(usb_hc(params), "ehci") && strcmp(ctx->hypervisor, "qemu"))
 		return "vioscope-vmm has no EHCI model: hc=ehci runs with --hypervisor qemu";
-	if (!strcmp(mode, "pt"))
-		return run__have_usb_device() ? "usbfs pass-through (QEMU usb-host) is not built yet"
-					 : "no USB device on this host (/sys/bus/usb has none) to "
-					   "pass through";
+	if (!strcmp(mode, "pt")) {
+		char host[32];
+
+		if (!run__have_usb_device())
+			return "no USB device on this host (/sys/bus/usb has none) to pass through";
+		if (!strcmp(ctx->hypervisor, "qemu"))
+			return "QEMU's usb-host is not wired: pass-through runs on vioscope-vmm";
+		if (!suite__param(params, "usb_host", host, sizeof(host)))
+			return "name the USB disk to pass through with usb_host=VENDOR:PRODUCT on the "
+			       "line (its contents are overwritten)";
+		return NULL;
+	}
 	if (!strcmp(mode, "native"))
 		return NULL;		/* fio on the image: the disk-native ceiling */
 	if (strcmp(mode, "emul") && strcmp(mode, "pv")) {
@@ -95,7 +106,7 @@ static int usb_run(const struct run_ctx *ctx, const char *mode, const struct sui
 		return run_disk__vmm(ctx, "hid", mode, l, r, why, why_len);
 	if (!strcmp(mode, "native"))
 		return run_disk__native(ctx, l, r, why, why_len);
-	if (strcmp(ctx->hypervisor, "qemu"))
+	if (strcmp(ctx->hypervisor, "qemu") || !strcmp(mode, "pt"))
 		return run_disk__vmm(ctx, "usb", mode, l, r, why, why_len);
 	return run_disk__qemu_fio(ctx, "usb", strcmp(usb_hc(l->params), "ehci") ? mode : "ehci",
 				  l, r, why, why_len);
