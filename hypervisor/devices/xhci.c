@@ -401,9 +401,11 @@ static void xhci_wakeup(void *hc, struct usb_dev *d, unsigned int ep)
 	unsigned int id;
 
 	pthread_mutex_lock(&x->lock);
+	/* Only a running endpoint: a stopped one waits for its doorbell. */
 	for (id = 1; id <= XHCI_MAX_SLOTS; id++)
 		if (x->slot[id].enabled && x->slot[id].port &&
-		    x->port[x->slot[id].port - 1].dev == d)
+		    x->port[x->slot[id].port - 1].dev == d &&
+		    x->slot[id].ep[ep * 2 + 1].state == EP_RUNNING)
 			xhci__run_endpoint(x, id, ep * 2 + 1);
 	pthread_mutex_unlock(&x->lock);
 }

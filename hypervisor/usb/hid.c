@@ -29,6 +29,7 @@
 #define HID_QUEUE	64
 #define MAX_EVENTS	65535
 #define REQ_START	1		/* vendor: start injecting */
+#define MAX_THREADS	4		/* injecting threads alive at once (old runs ending) */
 #define REQ_STOP	2
 
 /* HID class requests (7.2) and descriptor types (7.1) */
@@ -168,6 +169,13 @@ static int hid_start(struct hid *h, uint16_t count, uint16_t interval_us)
 	if (!a)
 		return -EPIPE;
 	pthread_mutex_lock(&h->lock);
+	if (h->threads >= MAX_THREADS) {
+		/* Starts faster than old runs notice their end: a guest
+		 * looping on the request gets a STALL, not a thread each. */
+		pthread_mutex_unlock(&h->lock);
+		free(a);
+		return -EPIPE;
+	}
 	h->gen++;
 	h->head = h->count = 0;
 	*a = (struct inject_args){ h, h->gen, count, interval_us ? interval_us : 1000 };

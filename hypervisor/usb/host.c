@@ -42,6 +42,7 @@ struct usb_host {
 	pthread_mutex_t lock;
 	pthread_t events;
 	bool stop;
+	uint32_t wake;			/* endpoints whose interrupt IN completed */
 	struct intr_in intr[16];
 	uint64_t errors;
 };
@@ -134,9 +135,9 @@ static void LIBUSB_CALL intr_done(struct libusb_transfer *x)
 	q->done = true;
 	q->status = x->status;
 	q->actual = x->actual_length;
+	if (x->status != LIBUSB_TRANSFER_CANCELLED)
+		u->wake |= 1u << ep;
 	pthread_mutex_unlock(&u->lock);
-	if (x->status != LIBUSB_TRANSFER_CANCELLED && u->dev.wakeup)
-		u->dev.wakeup(u->dev.hc, &u->dev, ep);
 }
 
 /* Interrupt IN: a result already in, or one transfer started and a NAK. */
@@ -211,8 +212,22 @@ static void *event_thread(void *opaque)
 	struct usb_host *u = opaque;
 	struct timeval tv = { 0, 100000 };
 
-	while (!__atomic_load_n(&u->stop, __ATOMIC_ACQUIRE))
+	while (!__atomic_load_n(&u->stop, __ATOMIC_ACQUIRE)) {
+		uint32_t wake;
+		unsigned int ep;
+
 		libusb_handle_events_timeout_completed(u->ctx, &tv, NULL);
+		/* The controller is woken here, outside libusb's event
+		 * handling: its lock may be held by a vCPU in a synchronous
+		 * transfer that needs these very events handled. */
+		pthread_mutex_lock(&u->lock);
+		wake = u->wake;
+		u->wake = 0;
+		pthread_mutex_unlock(&u->lock);
+		for (ep = 0; wake && ep < 16; ep++)
+			if ((wake & (1u << ep)) && u->dev.wakeup)
+				u->dev.wakeup(u->dev.hc, &u->dev, ep);
+	}
 	return NULL;
 }
 
