@@ -58,6 +58,15 @@ int hid_run(const char *args, const struct vio_boot_info *bi)
 		return VIO_ERR_NOMEM;
 	}
 	result = (struct vio_result){ .magic = VIO_RESULT_MAGIC, .kind = VIO_HID };
+	/* Linux asks a full-speed device for its device qualifier (hub.c,
+	 * check_highspeed); the keyboard has none and stalls, and the driver
+	 * must carry on (EP0 reset on the xHCI). */
+	s = (struct gusb_setup){ 0x80, 6, 0x0600, 0, 10 };
+	if (hc->control(&s, report, 0) != GUSB_STALL) {
+		lapic_timer_stop();
+		printf("guest: hid: the device qualifier request did not stall as it should\n");
+		return VIO_ERR_WORKLOAD;
+	}
 	s = (struct gusb_setup){ 0x21, 0x0a, 0, 0, 0 };	/* SET_IDLE 0, as usbhid */
 	hc->control(&s, 0, 0);
 	irqs = 0;

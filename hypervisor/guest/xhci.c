@@ -156,6 +156,16 @@ static int command(uint64_t param, uint32_t control, uint8_t *slot_out)
 	return (int)(ev.status >> 24) == CC_SUCCESS ? 0 : -(int)(ev.status >> 24);
 }
 
+/* A halted endpoint back to work (4.6.8, 4.6.10): Reset Endpoint, then
+ * its dequeue pointer past the TD that stalled. */
+static int reset_ep(struct gring *g, uint8_t dci)
+{
+	if (command(0, TYPE(T_RESET_EP) | (uint32_t)dci << 16 | (uint32_t)slot_id << 24, 0))
+		return -1;
+	return command((uint64_t)&g->trb[g->idx] | g->cycle,
+		       TYPE(T_SET_DEQ) | (uint32_t)dci << 16 | (uint32_t)slot_id << 24, 0);
+}
+
 static int xhci_control(const struct gusb_setup *s, void *buf, uint32_t *actual)
 {
 	int in = s->type & 0x80;
@@ -183,8 +193,8 @@ static int xhci_control(const struct gusb_setup *s, void *buf, uint32_t *actual)
 		}
 		break;
 	}
-	if ((ev.status >> 24) == CC_STALL)
-		return GUSB_STALL;
+	if ((ev.status >> 24) == CC_STALL)	/* the request refused: EP0 goes on */
+		return reset_ep(&ep0, 1) ? -1 : GUSB_STALL;
 	if ((ev.status >> 24) != CC_SUCCESS || ev.param != status_at)
 		return -3;
 	if (actual)
@@ -273,13 +283,10 @@ static int build_ep_ctx(uint8_t *ctx, unsigned int type, unsigned int mps, struc
  * TD (Set TR Dequeue Pointer), CLEAR_FEATURE(ENDPOINT_HALT) on the device. */
 static int xhci_clear_halt(int in)
 {
-	struct gring *g = in ? &bulk_in : &bulk_out;
 	uint8_t dci = in ? dci_in : dci_out;
 	struct gusb_setup s = { 0x02, 1, 0, (uint16_t)(dci / 2 | (in ? 0x80 : 0)), 0 };
 
-	if (command(0, TYPE(T_RESET_EP) | (uint32_t)dci << 16 | (uint32_t)slot_id << 24, 0) ||
-	    command((uint64_t)&g->trb[g->idx] | g->cycle,
-		    TYPE(T_SET_DEQ) | (uint32_t)dci << 16 | (uint32_t)slot_id << 24, 0))
+	if (reset_ep(in ? &bulk_in : &bulk_out, dci))
 		return -1;
 	return xhci_control(&s, 0, 0);
 }
