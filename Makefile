@@ -27,11 +27,11 @@ ifeq ($(WERROR),1)
 WARNINGS += -Werror
 endif
 
-PKGS := libcjson gsl liburing libbpf libtracefs libtraceevent sqlite3 libusb-1.0
+PKGS := libcjson gsl liburing libbpf libtracefs libtraceevent sqlite3 libusb-1.0 libpng
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARNINGS) -I. -D_GNU_SOURCE -MD -MP \
 	      $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm -luring -lbpf -ltracefs -ltraceevent -lsqlite3 -lusb-1.0) -lpthread
+LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm -luring -lbpf -ltracefs -ltraceevent -lsqlite3 -lusb-1.0 -lpng16) -lpthread
 
 # BPF programs (probes/*.bpf.c): clang for the bpf target, CO-RE against
 # the kernel's BTF (vmlinux.h generated at build time), libbpf skeletons.
@@ -113,7 +113,8 @@ VMM_CORE_OBJS := \
 	hypervisor/devices/e1000-ring.o \
 	hypervisor/devices/xhci.o \
 	hypervisor/devices/xhci-ring.o \
-	hypervisor/devices/virtio-usbip.o
+	hypervisor/devices/virtio-usbip.o \
+	hypervisor/devices/bochs-display.o
 
 VMM_OBJS := hypervisor/main.o $(VMM_CORE_OBJS) $(LIB_OBJS)
 
@@ -189,6 +190,7 @@ TEST_OBJS := \
 	tests/hypervisor/devices/test_e1000.o \
 	tests/hypervisor/devices/test_xhci.o \
 	tests/hypervisor/devices/test_virtio_usbip.o \
+	tests/hypervisor/devices/test_bochs_display.o \
 	tests/hypervisor/usb/test_storage.o \
 	tests/hypervisor/usb/test_usbip.o \
 	tests/hypervisor/usb/test_hid.o \
@@ -247,7 +249,8 @@ GUEST_OBJS := \
 	hypervisor/guest/xhci.o \
 	hypervisor/guest/bot.o \
 	hypervisor/guest/usbip.o \
-	hypervisor/guest/hid.o
+	hypervisor/guest/hid.o \
+	hypervisor/guest/gfx.o
 
 GUEST_CFLAGS := -O2 -g -std=gnu11 -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-mno-red-zone -fno-stack-protector -mcmodel=small -mgeneral-regs-only \

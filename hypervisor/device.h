@@ -25,6 +25,10 @@ struct device_ops {
 	/* Optional, disks: counts blocks 0..n-1 of the backing image that do not
 	 * hold vio_pattern() (the guest's verify=1 check, from the host side). */
 	int64_t (*host_verify)(struct device *dev, uint32_t block_size, uint64_t blocks);
+	/* Optional, displays: pixels of the frame the host last saw that are
+	 * not what the gfx workload of abi.h drew (-1: no frame to check). */
+	int64_t (*frame_verify)(struct device *dev, uint32_t pattern, uint32_t width,
+				uint32_t height, uint64_t frames);
 	/* Optional: model state worth keeping in the results (beside metrics). */
 	void (*to_json)(struct device *dev, struct cJSON *obj);
 };

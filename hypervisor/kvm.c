@@ -146,8 +146,20 @@ void kvm__exit(struct kvm *kvm)
 
 int kvm__map_user(struct kvm *kvm, uint64_t gpa, uint64_t size, void *hva)
 {
+	return kvm__map_user_flags(kvm, gpa, size, hva, 0);
+}
+
+int kvm__dirty_log(struct kvm *kvm, int slot, uint64_t *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = (uint32_t)slot, .dirty_bitmap = bitmap };
+
+	return kvm_ioctl(kvm->vm_fd, KVM_GET_DIRTY_LOG, &log);
+}
+
+int kvm__map_user_flags(struct kvm *kvm, uint64_t gpa, uint64_t size, void *hva, uint32_t flags)
+{
 	struct kvm_userspace_memory_region region = {
-		.guest_phys_addr = gpa, .memory_size = size,
+		.guest_phys_addr = gpa, .memory_size = size, .flags = flags,
 		.userspace_addr = (uint64_t)(uintptr_t)hva,
 	};
 	int slot, ret;

@@ -93,7 +93,13 @@ void *kvm__gpa_to_hva(struct kvm *kvm, uint64_t gpa, uint64_t len);
 /* Maps host memory (e.g. a pass-through BAR) at gpa as a KVM memory slot;
  * returns the slot or -errno. */
 int kvm__map_user(struct kvm *kvm, uint64_t gpa, uint64_t size, void *hva);
+/* The same with KVM_MEM_* flags (KVM_MEM_LOG_DIRTY_PAGES: a framebuffer). */
+int kvm__map_user_flags(struct kvm *kvm, uint64_t gpa, uint64_t size, void *hva, uint32_t flags);
 void kvm__unmap_user(struct kvm *kvm, int slot);
+/* KVM_GET_DIRTY_LOG: the pages of a dirty-logged slot written since the
+ * last call, one bit each, into bitmap (the slot's size / 4096 bits,
+ * 64-bit aligned); 0 or -errno. */
+int kvm__dirty_log(struct kvm *kvm, int slot, uint64_t *bitmap);
 
 /* Ask the VM to stop (any thread, async-signal-safe apart from the reason). */
 void kvm__request_stop(struct kvm *kvm, int status, const char *reason);

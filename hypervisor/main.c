@@ -47,6 +47,7 @@ struct options {
 	int nr_nets;
 	const char *usb;		/* MODE:SPEC */
 	const char *usb_host;		/* VENDOR:PRODUCT */
+	const char *gfx;		/* MODE[:SPEC] */
 	int timeout_s;
 	bool console;
 	bool samples;
@@ -73,6 +74,8 @@ static void usage(FILE *f)
 "  --usb pv|emul:PATH[,size=64M]\n"
 "                       a USB mass-storage disk on a raw image, behind an xHCI\n"
 "                       controller (emul) or on the USB/IP channel (pv)\n"
+"  --gfx emul[:mode=1280x720][,capture=FILE.png]\n"
+"                       a bochs-display (one mode offered); the last frame to a PNG\n"
 "  --usb-host VENDOR:PRODUCT\n"
 "                       pass a host USB device through usbfs to the xHCI controller\n"
 "  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M, at most 3G)\n"
@@ -136,6 +139,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "net", required_argument, NULL, 'N' },
 		{ "usb", required_argument, NULL, 'U' },
 		{ "usb-host", required_argument, NULL, 'H' },
+		{ "gfx", required_argument, NULL, 'G' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "samples", no_argument, NULL, 'S' },
@@ -184,6 +188,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'H':
 			o->usb_host = optarg;
+			break;
+		case 'G':
+			if (strcmp(optarg, "emul") && strncmp(optarg, "emul:", 5))
+				die("--gfx %s: expected emul[:mode=WxH][,capture=FILE.png] (bochs-display)",
+				    optarg);
+			o->gfx = optarg;
 			break;
 		case 'p':
 			if (o->nr_passthrough == 4)
@@ -430,6 +440,8 @@ static int vm__build(struct kvm *kvm, const struct options *o)
 		if (!device__create(kvm, pv ? "virtio-net" : "e1000", o->nets[i] + (pv ? 3 : 5)))
 			return -ENODEV;
 	}
+	if (o->gfx && !device__create(kvm, "bochs-display", o->gfx[4] ? o->gfx + 5 : ""))
+		return -ENODEV;
 	if (o->usb || o->usb_host) {
 		char args[512];
 

@@ -29,7 +29,7 @@ static const char *const kind_names[] = {
 	[VIO_MICRO_IOEVENTFD] = "ioeventfd", [VIO_MICRO_IRQ] = "irq",
 	[VIO_MICRO_PIO_RAW] = "pio-raw", [VIO_MICRO_MMIO_RAW] = "mmio-raw",
 	[VIO_MICRO_NULL] = "null", [VIO_DISK] = "disk", [VIO_NET] = "net",
-	[VIO_HID] = "hid",
+	[VIO_HID] = "hid", [VIO_GFX] = "gfx",
 };
 
 static const char *const status_names[] = {
@@ -114,12 +114,22 @@ void results__observe(struct kvm *kvm, struct observed *o)
 	o->io_have = kvm->evloop ? evloop__perf(kvm->evloop, o->io_perf) : 0;
 }
 
+/* The display model's frames shown and dirty pages copied so far. */
+static void display_counters(struct kvm *kvm, uint64_t *frames, uint64_t *pages)
+{
+	struct device *dev = device__find(kvm, "bochs-display");
+
+	*frames = dev ? metrics__value(&dev->metrics, "frames") : 0;
+	*pages = dev ? metrics__value(&dev->metrics, "dirty_pages") : 0;
+}
+
 void results__begin(struct kvm *kvm)
 {
 	struct results *r = kvm->results;
 
 	r->begin_anchored = vcpu__tsc_anchor(&r->begin_anchor) == 0;
 	results__observe(kvm, &r->begin);
+	display_counters(kvm, &r->begin_frames, &r->begin_pages);
 }
 
 /* Guest TSC -> host CLOCK_MONOTONIC ns, linear between the two anchors. */
@@ -283,6 +293,24 @@ int results__add_from_guest(struct kvm *kvm, uint64_t gpa)
 									   gr.rec.disk.verify_blocks);
 				break;
 			}
+	}
+	/* Displays: the last frame the host saw, checked now (later
+	 * workloads draw over it). Sizes are the guest's: bounded. */
+	gr.frame_bad = -1;
+	if (gr.rec.kind == VIO_GFX && gr.rec.gfx.width <= 4096 && gr.rec.gfx.height <= 4096) {
+		struct device *dev;
+
+		for (dev = kvm->devices; dev; dev = dev->next)
+			if (dev->ops->frame_verify) {
+				gr.frame_bad = dev->ops->frame_verify(dev, gr.rec.gfx.pattern,
+								      gr.rec.gfx.width,
+								      gr.rec.gfx.height,
+								      gr.rec.gfx.frames);
+				break;
+			}
+		display_counters(kvm, &gr.frames_shown, &gr.dirty_pages);
+		gr.frames_shown -= r->begin_frames;
+		gr.dirty_pages -= r->begin_pages;
 	}
 	r->items[r->nr++] = gr;
 	pthread_mutex_unlock(&r->lock);
@@ -492,6 +520,28 @@ static void add_disk(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 	}
 }
 
+/* A gfx record: frames drawn and shown, dirty pages and copy time per
+ * frame, and the last frame checked pixel by pixel from the host side. */
+static void add_gfx(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
+{
+	const struct vio_gfx *g = &gr->rec.gfx;
+	double secs = record_secs(kvm, gr), frames = g->frames ? (double)g->frames : 1;
+	cJSON *m = cJSON_AddArrayToObject(o, "metrics");
+
+	cJSON_AddStringToObject(o, "device", "bochs-display");
+	cJSON_AddStringToObject(o, "pattern", g->pattern == VIO_GFX_FULL ? "full" : "rects");
+	cJSON_AddNumberToObject(o, "width", g->width);
+	cJSON_AddNumberToObject(o, "height", g->height);
+	if (secs > 0)
+		metric__add(m, "frames_per_s", "frames/s", "higher_is_better", frames / secs);
+	/* Shown: the display refreshes that found changes (60 Hz at most). */
+	metric__add(m, "frames_shown", "count", "higher_is_better", (double)gr->frames_shown);
+	metric__add(m, "dirty_pages_per_frame_shown", "pages", "lower_is_better",
+		    gr->frames_shown ? (double)gr->dirty_pages / (double)gr->frames_shown : 0);
+	add_cpu(m, gr, "frame", frames);
+	metric__add(m, "frame_mismatches", "pixels", "lower_is_better", (double)gr->frame_bad);
+}
+
 /* A hid record: events delivered, their latency (the per_op distribution),
  * what was lost, interrupts per event. */
 static void add_hid(cJSON *o, const struct guest_result *gr)
@@ -612,6 +662,8 @@ cJSON *results__to_json(struct kvm *kvm)
 			add_net(kvm, o, gr);
 		else if (rec->kind == VIO_HID)
 			add_hid(o, gr);
+		else if (rec->kind == VIO_GFX)
+			add_gfx(kvm, o, gr);
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
@@ -646,6 +698,27 @@ void results__print(cJSON *records, FILE *f)
 				json__num(r, NAN, "exits_per_op", "ioeventfd_signals", NULL),
 				json__num(r, NAN, "exits_per_op", "irqs_injected", NULL),
 				strcmp(status, "ok") ? "  [failed]" : "");
+			continue;
+		}
+		if (!strcmp(kind, "gfx")) {
+			const cJSON *mt;
+
+			fprintf(f, "gfx   %-5s %4.0fx%-4.0f %6.0f frames", cJSON_GetStringValue(
+					cJSON_GetObjectItem(r, "pattern")),
+				json__num(r, NAN, "width", NULL, NULL), json__num(r, NAN, "height", NULL, NULL),
+				json__num(r, NAN, "ops", NULL, NULL));
+			cJSON_ArrayForEach(mt, cJSON_GetObjectItem(r, "metrics")) {
+				const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(mt, "name"));
+				double v = json__num(mt, NAN, "value", NULL, NULL);
+
+				if (!strcmp(n, "frames_per_s"))
+					fprintf(f, "  %8.1f frames/s", v);
+				else if (!strcmp(n, "frames_shown") || !strcmp(n, "frame_mismatches"))
+					fprintf(f, "  %s %.0f", n, v);
+				else if (!strcmp(n, "dirty_pages_per_frame_shown"))
+					fprintf(f, "  dirty pages/frame %.1f", v);
+			}
+			fprintf(f, "%s\n", strcmp(status, "ok") ? "  [failed]" : "");
 			continue;
 		}
 		if (!strcmp(kind, "hid")) {

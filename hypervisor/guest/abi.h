@@ -58,6 +58,7 @@ enum vio_micro_kind {
 	VIO_DISK = 16,			/* the disk workload (record carries struct vio_disk) */
 	VIO_NET = 17,			/* the net workload (record carries struct vio_net) */
 	VIO_HID = 18,			/* the hid workload (record carries struct vio_hid) */
+	VIO_GFX = 19,			/* the gfx workload (record carries struct vio_gfx) */
 };
 
 enum vio_disk_rw {
@@ -115,6 +116,37 @@ struct vio_hid {
 };
 
 #define VIO_HID_EMUL	(1u << 0)	/* behind the xHCI (else the USB/IP channel) */
+
+enum vio_gfx_pattern { VIO_GFX_FULL = 0, VIO_GFX_RECTS = 1 };
+
+/* Gfx workload details, inside struct vio_result. Frame k of pattern
+ * full is the whole screen in vio_color(k); of rects, a VIO_RECT square
+ * in vio_color(k) at vio_rect_x/y(k) over the frames before it (on a
+ * cleared screen): the VMM replays that to check the last frame. */
+struct vio_gfx {
+	uint32_t pattern;		/* enum vio_gfx_pattern */
+	uint32_t width, height;
+	uint32_t flags;			/* VIO_GFX_* */
+	uint64_t frames;		/* drawn */
+};
+
+#define VIO_GFX_EMUL	(1u << 0)	/* bochs-display (else virtio-gpu) */
+#define VIO_RECT	64
+
+static inline uint32_t vio_color(uint64_t frame)
+{
+	return ((uint32_t)(frame * 0x9e3779b1u) & 0x00ffffffu) | 0x00010101u;
+}
+
+static inline uint32_t vio_rect_x(uint64_t frame, uint32_t width)
+{
+	return (uint32_t)(frame * 37 % (width - VIO_RECT + 1));
+}
+
+static inline uint32_t vio_rect_y(uint64_t frame, uint32_t height)
+{
+	return (uint32_t)(frame * 23 % (height - VIO_RECT + 1));
+}
 #define VIO_NET_START_SEQ 0xffffffffu	/* rx: the frame that says "ready" */
 #define VIO_DISK_NCQ	(1u << 1)	/* AHCI with READ/WRITE FPDMA QUEUED */
 #define VIO_DISK_USB	(1u << 2)	/* a USB disk: EMUL = behind xHCI */
@@ -181,6 +213,7 @@ struct vio_result {
 	struct vio_disk disk;		/* kind VIO_DISK only */
 	struct vio_net net;		/* kind VIO_NET only */
 	struct vio_hid hid;		/* kind VIO_HID only */
+	struct vio_gfx gfx;		/* kind VIO_GFX only */
 };
 
 enum vio_err {

@@ -91,6 +91,7 @@ int disk_run(const char *args, const struct vio_boot_info *bi);
 int net_run(const char *args, const struct vio_boot_info *bi);
 int usb_run(const char *args, const struct vio_boot_info *bi);
 int hid_run(const char *args, const struct vio_boot_info *bi);
+int gfx_run(const char *args, const struct vio_boot_info *bi);
 /* Looks up key=value in a space-separated argument string. */
 const char *arg_get(const char *args, const char *key, char *buf, size_t len);
 /* The helpers below print "guest: <who>: ..." for bad input. 0 = all keys

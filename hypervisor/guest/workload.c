@@ -135,12 +135,14 @@ int workload_run(const struct vio_boot_info *bi)
 			status = net_run(one + 3, bi);
 		} else if (!strncmp(one, "usb", 3) && (one[3] == ' ' || !one[3])) {
 			status = usb_run(one + 3, bi);
+		} else if (!strncmp(one, "gfx", 3) && (one[3] == ' ' || !one[3])) {
+			status = gfx_run(one + 3, bi);
 		} else if (!strncmp(one, "hid", 3) && (one[3] == ' ' || !one[3])) {
 			status = hid_run(one + 3, bi);
 		} else if (!strncmp(one, "poke", 4) && (one[4] == ' ' || !one[4])) {
 			status = poke_run(one + 4);
 		} else {
-			printf("guest: unknown workload '%s' (known: micro, disk, net, usb, hid, poke)\n", one);
+			printf("guest: unknown workload '%s' (known: micro, disk, net, usb, hid, gfx, poke)\n", one);
 			status = VIO_ERR_WORKLOAD;
 		}
 	}
