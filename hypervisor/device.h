@@ -29,6 +29,9 @@ struct device_ops {
 	 * not what the gfx workload of abi.h drew (-1: no frame to check). */
 	int64_t (*frame_verify)(struct device *dev, uint32_t pattern, uint32_t width,
 				uint32_t height, uint64_t frames);
+	/* Optional, displays: host ns when the refresh first showed the gfx
+	 * workload's frame k (its stamp), 0 if it never did. */
+	uint64_t (*frame_seen)(struct device *dev, uint64_t frame);
 	/* Optional: model state worth keeping in the results (beside metrics). */
 	void (*to_json)(struct device *dev, struct cJSON *obj);
 };

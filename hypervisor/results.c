@@ -219,6 +219,37 @@ static void hid_latencies(struct kvm *kvm, struct guest_result *gr)
 	free(inject);
 }
 
+/*
+ * The gfx workload: `measured` holds the guest's TSC when it stamped each
+ * frame complete; the display says when a refresh first showed that stamp.
+ * The frames it showed keep their update latency (in TSC ticks, like every
+ * sample); those drawn over before a refresh saw them are dropped.
+ */
+static void gfx_latencies(struct kvm *kvm, struct guest_result *gr)
+{
+	struct device *dev;
+	uint64_t i, n = 0;
+
+	for (dev = kvm->devices; dev && !dev->ops->frame_seen; dev = dev->next)
+		;
+	if (!dev || !gr->measured || !gr->anchored || !kvm->tsc_khz) {
+		free(gr->measured);
+		gr->measured = NULL;
+		gr->rec.measured.count = 0;
+		return;
+	}
+	for (i = 0; i < gr->rec.measured.count; i++) {
+		uint64_t seen = dev->ops->frame_seen(dev, i), done;
+
+		if (!seen)
+			continue;
+		done = guest_tsc_to_ns(gr, gr->measured[i]);
+		gr->measured[n++] = seen > done ? (seen - done) * kvm->tsc_khz / 1000000 : 0;
+	}
+	gr->rec.measured.count = n;
+	gr->frames_timed = n;
+}
+
 int results__add_from_guest(struct kvm *kvm, uint64_t gpa)
 {
 	struct results *r = kvm->results;
@@ -311,6 +342,7 @@ int results__add_from_guest(struct kvm *kvm, uint64_t gpa)
 		display_counters(kvm, &gr.frames_shown, &gr.dirty_pages);
 		gr.frames_shown -= r->begin_frames;
 		gr.dirty_pages -= r->begin_pages;
+		gfx_latencies(kvm, &gr);
 	}
 	r->items[r->nr++] = gr;
 	pthread_mutex_unlock(&r->lock);
@@ -539,6 +571,7 @@ static void add_gfx(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 	metric__add(m, "dirty_pages_per_frame_shown", "pages", "lower_is_better",
 		    gr->frames_shown ? (double)gr->dirty_pages / (double)gr->frames_shown : 0);
 	add_cpu(m, gr, "frame", frames);
+	metric__add(m, "frames_timed", "count", "higher_is_better", (double)gr->frames_timed);
 	metric__add(m, "frame_mismatches", "pixels", "lower_is_better", (double)gr->frame_bad);
 }
 
@@ -718,6 +751,9 @@ void results__print(cJSON *records, FILE *f)
 				else if (!strcmp(n, "dirty_pages_per_frame_shown"))
 					fprintf(f, "  dirty pages/frame %.1f", v);
 			}
+			fprintf(f, "  update p50 %.2f ms p99 %.2f ms",
+				json__num(r, NAN, "per_op", "ns", "p50") / 1e6,
+				json__num(r, NAN, "per_op", "ns", "p99") / 1e6);
 			fprintf(f, "%s\n", strcmp(status, "ok") ? "  [failed]" : "");
 			continue;
 		}

@@ -53,6 +53,7 @@ struct guest_result {
 	uint64_t hid_clamped;		/* hid: latencies below 0, counted as 0 */
 	int64_t frame_bad;		/* gfx: pixels of the last frame not as drawn, -1 unchecked */
 	uint64_t frames_shown, dirty_pages;	/* gfx: the display's, during the record */
+	uint64_t frames_timed;		/* gfx: frames whose stamp a refresh showed */
 };
 
 struct results {

@@ -44,6 +44,7 @@
 #define PAGE		4096u
 #define FB_PAGES	(FB_SIZE / PAGE)
 #define REFRESH_NS	16666667	/* 60 Hz */
+#define MAX_STAMPS	(1u << 17)	/* frames of one gfx run that get a time */
 
 /* BAR2 layout (QEMU's include/hw/display/bochs-vbe.h) */
 #define EDID_OFF	0x000
@@ -78,6 +79,8 @@ struct bochs {
 	uint32_t mode_w, mode_h;	/* the one mode the EDID offers */
 	uint8_t *shadow;		/* the visible frame as the host last saw it */
 	int timer_fd;
+	uint64_t *seen;			/* host ns each stamp was first shown, by frame */
+	uint32_t last_stamp;
 	char capture[256];
 	bool dirty_log_broken;
 	struct metric_counter *frames, *dirty_pages, *bad_modes, *reg_writes, *refreshes;
@@ -185,6 +188,16 @@ static unsigned int refresh(struct bochs *b)
 		n++;
 	}
 	if (n) {
+		uint32_t px;
+
+		/* The gfx workload's stamp in pixel (0, 0): its frame is now
+		 * on the screen (abi.h). */
+		memcpy(&px, b->shadow, 4);
+		px &= 0xffffff;
+		if (px != b->last_stamp && (px & 0x800000) && (px & 0x7fffff) < MAX_STAMPS &&
+		    !b->seen[px & 0x7fffff])
+			b->seen[px & 0x7fffff] = now_ns();
+		b->last_stamp = px;
 		counter__inc(b->frames);
 		counter__add(b->dirty_pages, n);
 		latency__record(b->pages_per_frame, n);
@@ -227,6 +240,8 @@ static void dispi_write(struct bochs *b, unsigned int idx, uint16_t v)
 				memset(b->fb, 0, (uint64_t)b->vbe[VBE_VIRT_WIDTH] * 4 * b->vbe[VBE_YRES]);
 			memset(b->shadow, 0, FB_SIZE);
 			memset(b->bitmap, 0xff, sizeof(b->bitmap));	/* a full frame next */
+			memset(b->seen, 0, MAX_STAMPS * sizeof(b->seen[0]));	/* a new run */
+			b->last_stamp = 0;
 		}
 		break;
 	}
@@ -410,7 +425,8 @@ static int bochs__init(struct kvm *kvm, struct device *dev, const char *args)
 	}
 	b->fb = mmap(NULL, FB_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	b->shadow = calloc(1, FB_SIZE);		/* a visible frame fits in the framebuffer */
-	if (b->fb == MAP_FAILED || !b->shadow) {
+	b->seen = calloc(MAX_STAMPS, sizeof(b->seen[0]));
+	if (b->fb == MAP_FAILED || !b->shadow || !b->seen) {
 		b->fb = NULL;
 		return -ENOMEM;
 	}
@@ -478,6 +494,7 @@ static int64_t bochs__frame_verify(struct device *dev, uint32_t pattern, uint32_
 					want[(vio_rect_y(k, h) + y) * w + vio_rect_x(k, w) + x] =
 						vio_color(k);
 	}
+	want[0] = vio_stamp(frames - 1);
 	for (y = 0; y < h; y++)
 		for (x = 0; x < w; x++) {
 			uint32_t px;
@@ -488,6 +505,17 @@ static int64_t bochs__frame_verify(struct device *dev, uint32_t pattern, uint32_
 	pthread_mutex_unlock(&b->lock);
 	free(want);
 	return (int64_t)bad;
+}
+
+static uint64_t bochs__frame_seen(struct device *dev, uint64_t frame)
+{
+	struct bochs *b = dev->priv;
+	uint64_t t;
+
+	pthread_mutex_lock(&b->lock);
+	t = frame < MAX_STAMPS ? b->seen[frame] : 0;
+	pthread_mutex_unlock(&b->lock);
+	return t;
 }
 
 static void bochs__exit(struct device *dev)
@@ -514,6 +542,7 @@ static void bochs__exit(struct device *dev)
 	if (b->fb)
 		munmap(b->fb, FB_SIZE);
 	free(b->shadow);
+	free(b->seen);
 	free(b);
 }
 
@@ -540,6 +569,7 @@ static const struct device_ops bochs_ops = {
 	.exit = bochs__exit,
 	.sync = bochs__sync,
 	.frame_verify = bochs__frame_verify,
+	.frame_seen = bochs__frame_seen,
 	.to_json = bochs__to_json,
 };
 device_register(bochs_ops);

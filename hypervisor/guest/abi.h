@@ -122,7 +122,10 @@ enum vio_gfx_pattern { VIO_GFX_FULL = 0, VIO_GFX_RECTS = 1 };
 /* Gfx workload details, inside struct vio_result. Frame k of pattern
  * full is the whole screen in vio_color(k); of rects, a VIO_RECT square
  * in vio_color(k) at vio_rect_x/y(k) over the frames before it (on a
- * cleared screen): the VMM replays that to check the last frame. */
+ * cleared screen): the VMM replays that to check the last frame. Last of
+ * all, pixel (0, 0) takes the frame's stamp, vio_stamp(k): the display
+ * notes when it first shows each stamp, and `measured` holds the guest's
+ * TSC when it wrote it, so the VMM has each frame's update latency. */
 struct vio_gfx {
 	uint32_t pattern;		/* enum vio_gfx_pattern */
 	uint32_t width, height;
@@ -136,6 +139,11 @@ struct vio_gfx {
 static inline uint32_t vio_color(uint64_t frame)
 {
 	return ((uint32_t)(frame * 0x9e3779b1u) & 0x00ffffffu) | 0x00010101u;
+}
+
+static inline uint32_t vio_stamp(uint64_t frame)
+{
+	return 0x00800000u | (uint32_t)(frame & 0x7fffffu);
 }
 
 static inline uint32_t vio_rect_x(uint64_t frame, uint32_t width)

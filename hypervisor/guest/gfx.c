@@ -4,10 +4,12 @@
  * The guest sets the mode through the VBE DISPI registers (BAR2, as
  * Linux's bochs driver) and draws N frames into the linear framebuffer
  * (BAR0): pattern full repaints the whole screen in the frame's colour,
- * rects a 64x64 square (abi.h). Framebuffer writes do not exit: the cost
- * is the VMM's dirty tracking and copying at each display refresh. The
- * VMM checks the last frame it saw against the same pattern, pixel by
- * pixel (frame_mismatches), and saves it as PNG when asked.
+ * rects a 64x64 square (abi.h), then stamps pixel (0, 0) with the frame
+ * number and keeps its TSC. Framebuffer writes do not exit: the cost is
+ * the VMM's dirty tracking and copying at each display refresh. The VMM
+ * checks the last frame it saw against the same pattern, pixel by pixel
+ * (frame_mismatches), times each frame from its stamp to the refresh that
+ * showed it (the update latency), and saves the last frame as PNG.
  */
 #include "hypervisor/guest/guest.h"
 
@@ -89,17 +91,19 @@ int gfx_run(const char *args, const struct vio_boot_info *bi)
 	outl(VIO_CTL_BEGIN, 0);
 	result.tsc_start = rdtsc();
 	for (k = 0; k < frames; k++) {
-		uint64_t t0 = rdtsc();
-
 		if (pattern == VIO_GFX_FULL) {
-			fill(fb, vio_color(k), (uint64_t)w * h);
+			/* Bottom row first: the last frame's stamp in row 0 stays
+			 * on screen until this frame is nearly drawn. */
+			for (y = h; y-- > 0; )
+				fill(fb + (uint64_t)y * w, vio_color(k), w);
 		} else {
 			uint32_t x0 = vio_rect_x(k, w), y0 = vio_rect_y(k, h);
 
 			for (y = 0; y < VIO_RECT; y++)
 				fill(fb + (uint64_t)(y0 + y) * w + x0, vio_color(k), VIO_RECT);
 		}
-		lat[k] = rdtsc() - t0;
+		*(volatile uint32_t *)fb = vio_stamp(k);	/* the frame is complete */
+		lat[k] = rdtsc();
 	}
 	result.tsc_end = rdtsc();
 	result.ops = frames;

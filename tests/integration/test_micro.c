@@ -374,7 +374,8 @@ Test(disk, hid_events_reach_the_guest_in_both_modes)
 }
 
 /* The emulated display: the guest draws through the framebuffer (no
- * exits), the VMM copies what KVM's dirty log says changed and checks the
+ * exits), the VMM copies what KVM's dirty log says changed, times frames
+ * from the guest's stamp to the refresh that showed them and checks the
  * last frame it saw pixel by pixel, for whole-screen and small-rectangle
  * updates; the capture is a PNG of that frame. */
 Test(disk, gfx_frames_on_bochs_display_verified_by_the_host)
@@ -401,6 +402,12 @@ Test(disk, gfx_frames_on_bochs_display_verified_by_the_host)
 				    "frame_mismatches"))
 				bad = cJSON_GetNumberValue(cJSON_GetObjectItem(m, "value"));
 		cr_assert_eq(bad, 0, "record %d: the last frame, pixel by pixel", i);
+		/* Update latency: frames whose stamp a refresh showed, timed
+		 * from the stamp to that refresh (60 Hz: under 100 ms here). */
+		cr_assert_gt(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+			rec, "per_op"), "ns"), "p50")), 0);
+		cr_assert_lt(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+			rec, "per_op"), "ns"), "p50")), 100e6);
 	}
 	cr_assert_eq(test_json_num(j, "results.1.ops"), 100);
 	cr_assert_eq(test_json_num(j, "results.1.exits_per_op.mmio"), 0, "no exit per frame");
