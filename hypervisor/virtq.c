@@ -195,3 +195,28 @@ uint64_t virtq__total_errors(const struct virtq *vq)
 		n += vq->errors[i];
 	return n;
 }
+
+bool virtq__iov_copy(const struct iovec *iov, unsigned int n, uint64_t skip, void *p,
+		     uint64_t len, bool to_iov)
+{
+	uint8_t *b = p;
+	unsigned int i;
+
+	for (i = 0; i < n && len; i++) {
+		uint64_t l = iov[i].iov_len, k;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		k = l - skip < len ? l - skip : len;
+		if (to_iov)
+			memcpy((uint8_t *)iov[i].iov_base + skip, b, k);
+		else
+			memcpy(b, (uint8_t *)iov[i].iov_base + skip, k);
+		b += k;
+		len -= k;
+		skip = 0;
+	}
+	return len == 0;
+}

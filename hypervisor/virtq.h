@@ -77,5 +77,9 @@ bool virtq__should_notify(struct virtq *vq);
  * whether more arrived meanwhile (so the caller re-checks before sleeping). */
 bool virtq__enable_notify(struct virtq *vq);
 uint64_t virtq__total_errors(const struct virtq *vq);
+/* Copies bytes [skip, skip + len) of the buffers iov[0..n) to or from p;
+ * false when the buffers end first. */
+bool virtq__iov_copy(const struct iovec *iov, unsigned int n, uint64_t skip, void *p,
+		     uint64_t len, bool to_iov);
 
 #endif /* VIOSCOPE__VIRTQ_H */

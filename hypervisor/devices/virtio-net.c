@@ -75,15 +75,7 @@ static void vnet__config_read(struct virtio_pci *vp, uint32_t off, void *data, u
 /* Copies len bytes of src into the chain's writable buffers. */
 static void copy_to_chain(const struct virtq_req *r, const uint8_t *src, uint64_t len)
 {
-	unsigned int i;
-
-	for (i = r->nr_out; i < r->nr_out + r->nr_in && len; i++) {
-		uint64_t k = r->iov[i].iov_len < len ? r->iov[i].iov_len : len;
-
-		memcpy(r->iov[i].iov_base, src, k);
-		src += k;
-		len -= k;
-	}
+	virtq__iov_copy(r->iov + r->nr_out, r->nr_in, 0, (void *)src, len, true);
 }
 
 /* Gives a buffer back unused (5.1.6.4: the driver drops a short one). */

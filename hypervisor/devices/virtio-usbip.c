@@ -63,32 +63,6 @@ struct vusbip {
 	struct metric_latency *urb_ns;
 };
 
-/* Bytes [skip, skip + len) of the chain's out (or in) buffers. */
-static bool iov_copy(struct iovec *iov, unsigned int n, uint64_t skip, void *p, uint64_t len,
-		     bool to_iov)
-{
-	uint8_t *b = p;
-	unsigned int i;
-
-	for (i = 0; i < n && len; i++) {
-		uint64_t l = iov[i].iov_len, k;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		k = l - skip < len ? l - skip : len;
-		if (to_iov)
-			memcpy((uint8_t *)iov[i].iov_base + skip, b, k);
-		else
-			memcpy(b, (uint8_t *)iov[i].iov_base + skip, k);
-		b += k;
-		len -= k;
-		skip = 0;
-	}
-	return len == 0;
-}
-
 static uint32_t control(struct vusbip *u, struct virtq_req *r)
 {
 	struct iovec *in = r->iov + r->nr_out;
@@ -96,11 +70,11 @@ static uint32_t control(struct vusbip *u, struct virtq_req *r)
 	uint16_t code;
 	unsigned int i;
 
-	if (!iov_copy(r->iov, r->nr_out, 0, op, USBIP_OP_LEN, false))
+	if (!virtq__iov_copy(r->iov, r->nr_out, 0, op, USBIP_OP_LEN, false))
 		goto bad;
 	code = (uint16_t)(op[2] << 8 | op[3]);
 	if (code != USBIP_OP_REQ_IMPORT ||
-	    !iov_copy(r->iov, r->nr_out, 0, op, sizeof(op), false) ||
+	    !virtq__iov_copy(r->iov, r->nr_out, 0, op, sizeof(op), false) ||
 	    r->in_bytes < sizeof(rep))
 		goto bad;	/* the channel carries imports only: one device */
 	op[sizeof(op) - 1] = 0;
@@ -112,7 +86,7 @@ static uint32_t control(struct vusbip *u, struct virtq_req *r)
 		;
 	if (i == 2) {
 		rep[7] = 1;					/* ST_NA */
-		iov_copy(in, r->nr_in, 0, rep, USBIP_OP_LEN, true);
+		virtq__iov_copy(in, r->nr_in, 0, rep, USBIP_OP_LEN, true);
 		return USBIP_OP_LEN;
 	}
 	/* One device at a time: an import replaces the last (URBs of the
@@ -122,7 +96,7 @@ static uint32_t control(struct vusbip *u, struct virtq_req *r)
 	u->usb = u->devs[i];
 	pthread_mutex_unlock(&u->vp.queues[Q_URB].lock);
 	usbip__device_record(rep + USBIP_OP_LEN, u->usb, busids[i]);
-	iov_copy(in, r->nr_in, 0, rep, sizeof(rep), true);
+	virtq__iov_copy(in, r->nr_in, 0, rep, sizeof(rep), true);
 	return sizeof(rep);
 bad:
 	u->st.bad_messages++;
@@ -140,10 +114,10 @@ static uint32_t reply(struct vusbip *u, struct virtq_req *r, const struct usbip_
 	uint8_t hdr[USBIP_HDR_LEN];
 
 	usbip__ret_submit(hdr, c->seqnum, status, actual);
-	iov_copy(in, r->nr_in, 0, hdr, sizeof(hdr), true);
+	virtq__iov_copy(in, r->nr_in, 0, hdr, sizeof(hdr), true);
 	if (c->direction != USBIP_DIR_IN || status)
 		return sizeof(hdr);
-	iov_copy(in, r->nr_in, USBIP_HDR_LEN, u->buf, actual, true);
+	virtq__iov_copy(in, r->nr_in, USBIP_HDR_LEN, u->buf, actual, true);
 	return USBIP_HDR_LEN + actual;
 }
 
@@ -156,14 +130,14 @@ static uint32_t urb(struct vusbip *u, struct virtq_req *r)
 	int32_t status;
 	bool dir_in;
 
-	if (!iov_copy(r->iov, r->nr_out, 0, hdr, sizeof(hdr), false) ||
+	if (!virtq__iov_copy(r->iov, r->nr_out, 0, hdr, sizeof(hdr), false) ||
 	    usbip__parse_cmd(hdr, &c) || r->in_bytes < USBIP_HDR_LEN)
 		goto bad;
 	if (c.command == USBIP_CMD_UNLINK) {
 		/* URBs complete in order before the next is taken. */
 		u->st.unlinks++;
 		usbip__ret_unlink(hdr, c.seqnum, 0);
-		iov_copy(in, r->nr_in, 0, hdr, sizeof(hdr), true);
+		virtq__iov_copy(in, r->nr_in, 0, hdr, sizeof(hdr), true);
 		return sizeof(hdr);
 	}
 	dir_in = c.direction == USBIP_DIR_IN;
@@ -176,7 +150,7 @@ static uint32_t urb(struct vusbip *u, struct virtq_req *r)
 		goto bad;
 	}
 	if (!dir_in)
-		iov_copy(r->iov, r->nr_out, USBIP_HDR_LEN, u->buf, c.length, false);
+		virtq__iov_copy(r->iov, r->nr_out, USBIP_HDR_LEN, u->buf, c.length, false);
 	counter__inc(u->urbs);
 	status = usbip__urb(u->usb, &c, u->buf, &actual, &u->st);
 	if (status == -EAGAIN) {
