@@ -74,20 +74,29 @@ static int bot_command(const uint8_t *cb, unsigned int cb_len, int in, void *buf
 	return read_csw();
 }
 
-int gusb_find_bulk(const uint8_t *cfg, unsigned int len, unsigned int *ep_in,
-		   unsigned int *ep_out)
+int gusb_find_ep(const uint8_t *cfg, unsigned int len, unsigned int type, int in,
+		 unsigned int *ep, unsigned int *mps, unsigned int *interval)
 {
 	unsigned int i;
 
-	*ep_in = *ep_out = 0;
 	for (i = 0; i + 7 <= len && cfg[i] >= 2; i += cfg[i])
-		if (cfg[i + 1] == 5 && (cfg[i + 3] & 3) == 2) {	/* a bulk endpoint (9.6.6) */
-			if (cfg[i + 2] & 0x80)
-				*ep_in = cfg[i + 2] & 15;
-			else
-				*ep_out = cfg[i + 2] & 15;
+		if (cfg[i + 1] == 5 && (cfg[i + 3] & 3) == type && !(cfg[i + 2] & 0x80) == !in) {
+			*ep = cfg[i + 2] & 15;
+			if (mps)
+				*mps = (unsigned int)(cfg[i + 4] | cfg[i + 5] << 8) & 0x7ff;
+			if (interval)
+				*interval = cfg[i + 6];
+			return 0;
 		}
-	return *ep_in && *ep_out ? 0 : -1;
+	return -1;
+}
+
+int gusb_find_bulk(const uint8_t *cfg, unsigned int len, unsigned int *ep_in,
+		   unsigned int *ep_out)
+{
+	if (gusb_find_ep(cfg, len, 2, 1, ep_in, 0, 0) || gusb_find_ep(cfg, len, 2, 0, ep_out, 0, 0))
+		return -1;
+	return 0;
 }
 
 int gbot_rw(int write, uint64_t lba, uint32_t blocks, void *buf, uint32_t bytes)

@@ -43,6 +43,11 @@ extern const struct gusb_hc gxhci_hc;
 int gusbip_init(uint8_t vector, const char *busid);
 extern const struct gusb_hc gusbip_hc;
 
+/* The first endpoint of a type (2 bulk, 3 interrupt) and direction in a
+ * configuration descriptor (USB 2.0 9.6.6): its number, and optionally
+ * its max packet size and bInterval. 0, or -1 when there is none. */
+int gusb_find_ep(const uint8_t *cfg, unsigned int len, unsigned int type, int in,
+		 unsigned int *ep, unsigned int *mps, unsigned int *interval);
 /* The bulk IN and OUT endpoint numbers of a configuration descriptor. */
 int gusb_find_bulk(const uint8_t *cfg, unsigned int len, unsigned int *ep_in,
 		   unsigned int *ep_out);

@@ -103,16 +103,6 @@ static int usbip_intr_in(void *buf, uint32_t len, uint32_t *actual)
 const struct gusb_hc gusbip_hc = { "usbip", usbip_control, usbip_bulk, usbip_clear_halt,
 				   usbip_intr_in };
 
-static unsigned int interrupt_in(const uint8_t *cfg, unsigned int len)
-{
-	unsigned int i;
-
-	for (i = 0; i + 7 <= len && cfg[i] >= 2; i += cfg[i])
-		if (cfg[i + 1] == 5 && (cfg[i + 3] & 3) == 3 && (cfg[i + 2] & 0x80))
-			return cfg[i + 2] & 15;
-	return 0;
-}
-
 int gusbip_init(uint8_t vector, const char *busid)
 {
 	struct gvq *q;
@@ -146,9 +136,9 @@ int gusbip_init(uint8_t vector, const char *busid)
 	if (usbip_control(&s, cfg, &got) || got < 18)
 		return -4;
 	if (cfg[9 + 5] == 3) {				/* HID */
-		ep_intr = (uint8_t)interrupt_in(cfg, got);
-		if (!ep_intr)
+		if (gusb_find_ep(cfg, got, 3, 1, &in, 0, 0))
 			return -4;
+		ep_intr = (uint8_t)in;
 	} else {
 		if (gusb_find_bulk(cfg, got, &in, &out))
 			return -4;

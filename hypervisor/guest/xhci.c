@@ -308,23 +308,6 @@ static int port_reset(unsigned int port)
 	return r(op + PORTSC(port)) & 2 ? 0 : -1;		/* PED */
 }
 
-/* An interrupt IN endpoint of a configuration: number, max packet size,
- * bInterval (USB 2.0 9.6.6). */
-static int find_interrupt_in(const uint8_t *cfg, unsigned int len, unsigned int *ep,
-			     unsigned int *mps, unsigned int *interval)
-{
-	unsigned int i;
-
-	for (i = 0; i + 7 <= len && cfg[i] >= 2; i += cfg[i])
-		if (cfg[i + 1] == 5 && (cfg[i + 3] & 3) == 3 && (cfg[i + 2] & 0x80)) {
-			*ep = cfg[i + 2] & 15;
-			*mps = (unsigned int)(cfg[i + 4] | cfg[i + 5] << 8) & 0x7ff;
-			*interval = cfg[i + 6];
-			return 0;
-		}
-	return -1;
-}
-
 /* The xHCI Interval field (6.2.3.6): 2^Interval x 125 us. */
 static unsigned int xhci_interval(unsigned int speed, unsigned int b_interval)
 {
@@ -380,7 +363,7 @@ static int setup_device(unsigned int port, uint32_t portsc, unsigned int want_cl
 	memset(in_ctx, 0, 33 * CTX);
 	sl[1] = port << 16;
 	if (want_class == 3) {				/* HID: one interrupt IN */
-		if (find_interrupt_in(scratch, got, &ep_in, &mps, &interval))
+		if (gusb_find_ep(scratch, got, 3, 1, &ep_in, &mps, &interval))
 			return -6;
 		dci_in = (uint8_t)(ep_in * 2 + 1);
 		icc[1] = 1u | 1u << dci_in;
