@@ -245,21 +245,11 @@ static void dispi_write(struct bochs *b, unsigned int idx, uint16_t v)
 		}
 		break;
 	}
-	case VBE_ID:
-		b->vbe[VBE_ID] = v;
-		break;
-	case VBE_XRES:
-	case VBE_YRES:
-	case VBE_VIRT_WIDTH:
-	case VBE_VIRT_HEIGHT:
-	case VBE_X_OFFSET:
-	case VBE_Y_OFFSET:
-		b->vbe[idx] = v;
-		break;
-	case VBE_BPP:
-		b->vbe[VBE_BPP] = v;
-		break;
 	case VBE_BANK:			/* no banked window: LFB only */
+	case VBE_VIDEO_MEMORY_64K:	/* read-only */
+		break;
+	default:			/* checked when the mode is enabled */
+		b->vbe[idx] = v;
 		break;
 	}
 }
