@@ -75,8 +75,9 @@ extern const struct class_runner run_gfx;
  * per-I/O samples: fio's percentiles instead. */
 /* The probe guest on vioscope-vmm, mode emul or pv: class "disk" (the
  * disk workload, --disk: AHCI or virtio-blk), "usb" (the disk workload
- * on a USB disk, --usb: xHCI or the USB/IP channel) or "hid" (the hid
- * workload on the same --usb). */
+ * on a USB disk, --usb: xHCI or the USB/IP channel), "hid" (the hid
+ * workload on the same --usb) or "gfx" (the gfx workload, --gfx: the
+ * bochs-display at the line's size=). */
 int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode,
 		  const struct suite_line *l, struct run_result *r, char *why, size_t why_len);
 /* Any USB device on the host (usbfs pass-through needs one). */

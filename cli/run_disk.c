@@ -72,7 +72,7 @@ static int from_vmm(const cJSON *rec, struct run_result *r, char *why, size_t wh
 	size_t n = 0;
 
 	if (!status || strcmp(status, "ok")) {
-		snprintf(why, why_len, "the guest's disk workload failed: %s", status ?: "no result");
+		snprintf(why, why_len, "the guest's workload failed: %s", status ?: "no result");
 		return -1;
 	}
 	cJSON_ArrayForEach(m, cJSON_GetObjectItem(rec, "metrics")) {
@@ -84,6 +84,11 @@ static int from_vmm(const cJSON *rec, struct run_result *r, char *why, size_t wh
 			continue;
 		if (!strncmp(name, "verify_mismatches", 17) && v != 0) {
 			snprintf(why, why_len, "%s: %g blocks (data corruption)", name, v);
+			return -1;
+		}
+		if (!strcmp(name, "frame_mismatches") && v != 0) {
+			snprintf(why, why_len, "frame_mismatches: %g pixels of the last frame (%s)", v,
+				 v < 0 ? "no frame to check" : "not what the guest drew");
 			return -1;
 		}
 		run_result__add(r, name, cJSON_GetStringValue(cJSON_GetObjectItem(m, "unit")) ?: "",
@@ -138,7 +143,7 @@ static void guest_params(const char *params, char *out, size_t len)
 int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode,
 		  const struct suite_line *l, struct run_result *r, char *why, size_t why_len)
 {
-	bool usb = !strcmp(class, "usb") || !strcmp(class, "hid");
+	bool usb = !strcmp(class, "usb") || !strcmp(class, "hid"), gfx = !strcmp(class, "gfx");
 	/* The USB models fire no request probes: no stage view to trace. */
 	bool traced = ctx->trace && !usb;
 	char params[SUITE_PARAMS_MAX], delay[24], host[32] = "";
@@ -180,6 +185,13 @@ int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode
 		suite__param(l->params, "usb_host", host, sizeof(host));
 		argv[argc++] = "--usb-host";	/* alone: port 1 stays empty */
 		argv[argc++] = host;
+	} else if (gfx) {		/* the display offers the line's size as its one mode */
+		char size[24] = "1280x720";
+
+		suite__param(l->params, "size", size, sizeof(size));
+		snprintf(disk, sizeof(disk), "emul:mode=%s", size);
+		argv[argc++] = "--gfx";
+		argv[argc++] = disk;
 	} else {
 		argv[argc++] = usb ? "--usb" : "--disk";	/* xHCI or USB/IP channel */
 		argv[argc++] = disk;

@@ -137,6 +137,32 @@ static bool judge_shell(const struct suite_input *in, cJSON *rec, cJSON *metrics
 	return strstr(in->guest, "l2: shell: ok") != NULL;
 }
 
+/*
+ * A DRM driver on our display model: the connector is connected with the
+ * one mode the EDID offers, the fbdev console exists, and the model's
+ * refreshes found frames (the console's text) to show.
+ */
+static bool judge_drm(const struct suite_input *in, cJSON *rec, cJSON *metrics)
+{
+	const cJSON *d, *dev = NULL;
+	double frames = 0, pages = 0;
+
+	(void)rec;
+	cJSON_ArrayForEach(d, cJSON_GetObjectItem(in->vmm, "devices"))
+		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(d, "model")) ?: "", "bochs-display"))
+			dev = d;
+	if (dev) {
+		const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(dev, "metrics"), "counters");
+
+		frames = cJSON_GetNumberValue(cJSON_GetObjectItem(c, "frames"));
+		pages = cJSON_GetNumberValue(cJSON_GetObjectItem(c, "dirty_pages"));
+	}
+	metric__add(metrics, "frames_shown", "count", "higher_is_better", frames);
+	metric__add(metrics, "dirty_pages", "count", "lower_is_better", pages);
+	return strstr(in->guest, "modes 1280x720") && strstr(in->guest, "l2: fb0: ") &&
+	       strstr(in->guest, "drmfb") && frames > 0;
+}
+
 static double exit_count(const cJSON *exits, const char *kind, const char *reason)
 {
 	const cJSON *e;
@@ -221,6 +247,7 @@ static const struct {
 	{ "xhci-model", judge_fio },
 	{ "xhci-passthrough", judge_fio },
 	{ "usb-host", judge_fio },
+	{ "bochs-model", judge_drm },
 	{ "e1000e-passthrough", judge_iperf },
 	{ "e1000-model", judge_iperf },
 	{ "virtio-net-model", judge_iperf },

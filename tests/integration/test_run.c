@@ -239,7 +239,7 @@ Test(run, bad_usage_is_one_clear_line)
  * under the probe guest's BOT driver, fio on the image as the disk-native
  * ceiling, pass-through unavailable with its reason; and an events= line,
  * the input latency on the same two paths, its headline the median. */
-Test(run, usb_class_runs_on_the_reference_vmm)
+Test(run, usb_and_gfx_classes_run_on_the_reference_vmm)
 {
 	char *out, *err, usb_suite[128];
 	sqlite3 *db;
@@ -251,15 +251,16 @@ Test(run, usb_class_runs_on_the_reference_vmm)
 	cr_assert_not_null(f);
 	fputs("option iterations=1 min-iterations=1\n"
 	      "usb rr rw=randread bs=4096 iodepth=1 ios=200 verify=1 native_runtime=1\n"
-	      "usb keys events=100 interval=3000\n", f);
+	      "usb keys events=100 interval=3000\n"
+	      "gfx sq pattern=rects size=320x240 frames=50\n", f);
 	fclose(f);
 	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "run", "--suite", usb_suite,
 					  "--db", db_path, "--workdir", workdir, "--label", "u", NULL },
 			      &out, &err), 0, "%s", err);
 	db = open_db();
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE mode IN ('emul', 'pv') AND "
-			   "status = 'done'"), 4);
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE mode = 'pt' AND "
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE class = 'usb' AND mode IN ('emul', "
+			   "'pv') AND status = 'done'"), 4);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE class = 'usb' AND mode = 'pt' AND "
 			   "status = 'unavailable' AND length(reason) > 20"), 2);
 	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE workload = 'keys' AND "
 			   "mode = 'native' AND status = 'unavailable'"), 1);
@@ -272,6 +273,13 @@ Test(run, usb_class_runs_on_the_reference_vmm)
 			   "AND m.name = 'lat_p50' AND m.value > 0"), 2);
 	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name LIKE 'verify_mismatches%' AND "
 			   "value != 0"), 0);
+	/* The display: the probe guest's frames on bochs-display (emul). */
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE workload = 'sq' AND mode = 'emul' AND "
+			   "status = 'done'"), 1);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE workload = 'sq' AND mode = 'pv' AND "
+			   "status = 'unavailable'"), 1);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name = 'frame_mismatches' AND "
+			   "value = 0"), 1);
 	sqlite3_close(db);
 	free(out);
 	free(err);
