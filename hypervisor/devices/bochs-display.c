@@ -82,8 +82,8 @@ struct bochs {
 	uint64_t *seen;			/* host ns each stamp was first shown, by frame */
 	uint32_t last_stamp;
 	char capture[256];
-	bool dirty_log_broken;
 	struct metric_counter *frames, *dirty_pages, *bad_modes, *reg_writes, *refreshes;
+	struct metric_counter *dirty_log_errors;
 	struct metric_latency *refresh_ns, *pages_per_frame;
 };
 
@@ -161,17 +161,16 @@ static unsigned int refresh(struct bochs *b)
 	unsigned int p, first, last, n = 0;
 
 	counter__inc(b->refreshes);
-	if (b->slot >= 0 && !b->dirty_log_broken) {
+	if (b->slot >= 0) {
 		int ret = kvm__dirty_log(b->kvm, b->slot, b->bitmap);
 
-		if (ret) {
-			pr_warn("%s: KVM_GET_DIRTY_LOG: %s: every page counts as dirty",
-				b->dev->name, strerror(-ret));
-			b->dirty_log_broken = true;
+		if (ret) {	/* this refresh copies every page; counted */
+			pr_warn_ratelimited("%s: KVM_GET_DIRTY_LOG: %s: every page counts as dirty",
+					    b->dev->name, strerror(-ret));
+			counter__inc(b->dirty_log_errors);
+			memset(b->bitmap, 0xff, sizeof(b->bitmap));
 		}
 	}
-	if (b->dirty_log_broken)
-		memset(b->bitmap, 0xff, sizeof(b->bitmap));
 	if (!mode_valid(b))
 		goto out;
 	visible(b, &start, &len, &pitch);
@@ -318,6 +317,9 @@ static void bar_moved(struct pci_device *pdev, int idx, uint64_t old_addr, uint6
 	(void)old_addr;
 	if (idx != FB_BAR)
 		return;
+	/* Under the lock: a refresh must not ask for the log of a slot
+	 * that is going away (Linux toggles decoding while it probes). */
+	pthread_mutex_lock(&b->lock);
 	if (b->slot >= 0)
 		kvm__unmap_user(b->kvm, b->slot);
 	b->slot = -1;
@@ -325,6 +327,8 @@ static void bar_moved(struct pci_device *pdev, int idx, uint64_t old_addr, uint6
 		b->slot = kvm__map_user_flags(b->kvm, new_addr, FB_SIZE, b->fb, KVM_MEM_LOG_DIRTY_PAGES);
 	if (b->slot < 0)
 		b->slot = -1;	/* the BAR traps: fb_mmio */
+	memset(b->bitmap, 0xff, sizeof(b->bitmap));	/* writes while it moved */
+	pthread_mutex_unlock(&b->lock);
 }
 
 /* The shadow (the last frame the host saw) as an RGB PNG. */
@@ -426,6 +430,7 @@ static int bochs__init(struct kvm *kvm, struct device *dev, const char *args)
 	b->bad_modes = metrics__counter(&dev->metrics, "bad_modes");
 	b->reg_writes = metrics__counter(&dev->metrics, "register_writes");
 	b->refreshes = metrics__counter(&dev->metrics, "refreshes");
+	b->dirty_log_errors = metrics__counter(&dev->metrics, "dirty_log_errors");
 	b->refresh_ns = metrics__latency(&dev->metrics, "frame_copy_ns");
 	b->pages_per_frame = metrics__latency(&dev->metrics, "dirty_pages_per_frame");
 
@@ -546,9 +551,7 @@ static void bochs__to_json(struct device *dev, cJSON *obj)
 	cJSON_AddNumberToObject(obj, "bpp", b->vbe[VBE_BPP]);
 	cJSON_AddBoolToObject(obj, "enabled", mode_valid(b));
 	cJSON_AddStringToObject(obj, "dirty_tracking",
-				b->slot < 0 ? "trapped framebuffer"
-				: b->dirty_log_broken ? "unavailable: every page copied"
-				: "KVM_GET_DIRTY_LOG");
+				b->slot < 0 ? "trapped framebuffer" : "KVM_GET_DIRTY_LOG");
 	pthread_mutex_unlock(&b->lock);
 }
 

@@ -418,6 +418,8 @@ Test(disk, gfx_frames_on_bochs_display_verified_by_the_host)
 	cr_assert_not_null(dev);
 	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(dev, "dirty_tracking")),
 			 "KVM_GET_DIRTY_LOG");
+	cr_assert_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+		dev, "metrics"), "counters"), "dirty_log_errors")), 0);
 	cJSON_Delete(j);
 	free(out);
 	free(err);
