@@ -31,7 +31,7 @@ void usb__halt(struct usb_dev *d, unsigned int ep, bool in)
 	d->stalls++;
 }
 
-static int copy_out(uint8_t *data, uint16_t want, const void *src, size_t len)
+int usb__copy_out(uint8_t *data, uint16_t want, const void *src, size_t len)
 {
 	size_t n = len < want ? len : want;
 
@@ -46,7 +46,7 @@ static int string_desc(const struct usb_dev *d, unsigned int i, uint8_t *data, u
 	size_t n, k;
 
 	if (i == 0)
-		return copy_out(data, want, (const uint8_t[]){ 4, DESC_STRING, 0x09, 0x04 }, 4);
+		return usb__copy_out(data, want, (const uint8_t[]){ 4, DESC_STRING, 0x09, 0x04 }, 4);
 	if (i > d->nr_strings)
 		return -EPIPE;
 	n = strlen(d->strings[i - 1]);
@@ -58,18 +58,18 @@ static int string_desc(const struct usb_dev *d, unsigned int i, uint8_t *data, u
 		buf[2 + 2 * k] = (uint8_t)d->strings[i - 1][k];
 		buf[3 + 2 * k] = 0;
 	}
-	return copy_out(data, want, buf, buf[0]);
+	return usb__copy_out(data, want, buf, buf[0]);
 }
 
 static int get_descriptor(struct usb_dev *d, const struct usb_setup *s, uint8_t *data)
 {
 	switch (s->wValue >> 8) {
 	case DESC_DEVICE:
-		return copy_out(data, s->wLength, d->device_desc, 18);
+		return usb__copy_out(data, s->wLength, d->device_desc, 18);
 	case DESC_CONFIG:
 		if ((s->wValue & 0xff) != 0)
 			return -EPIPE;		/* one configuration */
-		return copy_out(data, s->wLength, d->config_desc, d->config_len);
+		return usb__copy_out(data, s->wLength, d->config_desc, d->config_len);
 	case DESC_STRING:
 		return string_desc(d, s->wValue & 0xff, data, s->wLength);
 	case DESC_QUALIFIER:		/* 9.6.2: a high-speed-only device stalls it */
@@ -99,7 +99,7 @@ int usb__control(struct usb_dev *d, const struct usb_setup *s, uint8_t *data)
 			return in && d->ops->control ? d->ops->control(d, s, data) : -EPIPE;
 		return in ? get_descriptor(d, s, data) : -EPIPE;
 	case REQ_GET_CONFIGURATION:
-		return copy_out(data, s->wLength, &d->config, 1);
+		return usb__copy_out(data, s->wLength, &d->config, 1);
 	case REQ_SET_CONFIGURATION:
 		if (s->wValue > d->config_desc[5])
 			return -EPIPE;
@@ -111,7 +111,7 @@ int usb__control(struct usb_dev *d, const struct usb_setup *s, uint8_t *data)
 	case REQ_SET_ADDRESS:		/* the host controller's business */
 		return 0;
 	case REQ_GET_INTERFACE:
-		return copy_out(data, s->wLength, (const uint8_t[]){ 0 }, 1);
+		return usb__copy_out(data, s->wLength, (const uint8_t[]){ 0 }, 1);
 	case REQ_SET_INTERFACE:		/* alternate setting 0 only */
 		return s->wValue == 0 ? 0 : -EPIPE;
 	case REQ_GET_STATUS: {
@@ -119,7 +119,7 @@ int usb__control(struct usb_dev *d, const struct usb_setup *s, uint8_t *data)
 
 		if ((s->bmRequestType & USB_RECIP_MASK) == USB_RECIP_ENDPOINT)
 			st = (d->halted & halt_bit(ep, s->wIndex & 0x80)) ? 1 : 0;
-		return copy_out(data, s->wLength, &st, 2);
+		return usb__copy_out(data, s->wLength, &st, 2);
 	}
 	case REQ_CLEAR_FEATURE:
 	case REQ_SET_FEATURE:

@@ -217,14 +217,6 @@ static int hid_transfer(struct usb_dev *d, unsigned int ep, bool in, uint8_t *bu
 	return (int)n;
 }
 
-static int copy_out(uint8_t *data, uint16_t want, const void *src, size_t len)
-{
-	size_t n = len < want ? len : want;
-
-	memcpy(data, src, n);
-	return (int)n;
-}
-
 static int hid_control(struct usb_dev *d, const struct usb_setup *s, uint8_t *data)
 {
 	struct hid *h = to_hid(d);
@@ -232,9 +224,9 @@ static int hid_control(struct usb_dev *d, const struct usb_setup *s, uint8_t *da
 
 	if (type == USB_TYPE_STANDARD) {	/* GET_DESCRIPTOR on the interface (7.1) */
 		if (s->wValue >> 8 == DESC_REPORT)
-			return copy_out(data, s->wLength, report_desc, sizeof(report_desc));
+			return usb__copy_out(data, s->wLength, report_desc, sizeof(report_desc));
 		if (s->wValue >> 8 == DESC_HID)
-			return copy_out(data, s->wLength, config_desc + 18, 9);
+			return usb__copy_out(data, s->wLength, config_desc + 18, 9);
 		return -EPIPE;
 	}
 	if (type == 0x40) {			/* vendor */
@@ -248,11 +240,11 @@ static int hid_control(struct usb_dev *d, const struct usb_setup *s, uint8_t *da
 	}
 	switch (s->bRequest) {
 	case REQ_GET_REPORT:
-		return copy_out(data, s->wLength, h->last, REPORT_LEN);
+		return usb__copy_out(data, s->wLength, h->last, REPORT_LEN);
 	case REQ_GET_IDLE:
-		return copy_out(data, s->wLength, &h->idle, 1);
+		return usb__copy_out(data, s->wLength, &h->idle, 1);
 	case REQ_GET_PROTOCOL:
-		return copy_out(data, s->wLength, &h->protocol, 1);
+		return usb__copy_out(data, s->wLength, &h->protocol, 1);
 	case REQ_SET_REPORT:		/* the LEDs */
 		if (s->wLength >= 1)
 			h->leds = data[0];

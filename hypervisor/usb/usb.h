@@ -77,6 +77,9 @@ int usb__control(struct usb_dev *d, const struct usb_setup *s, uint8_t *data);
 int usb__transfer(struct usb_dev *d, unsigned int ep, bool in, uint8_t *buf, uint32_t len);
 /* Halts endpoint ep (a STALL the model decided), counted. */
 void usb__halt(struct usb_dev *d, unsigned int ep, bool in);
+/* An IN data stage: len bytes of src, at most want of them (wLength); the
+ * bytes returned. */
+int usb__copy_out(uint8_t *data, uint16_t want, const void *src, size_t len);
 void usb__destroy(struct usb_dev *d);
 
 /* storage.c: a USB mass-storage device (Bulk-Only Transport, SCSI) on a
