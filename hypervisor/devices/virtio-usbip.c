@@ -78,14 +78,10 @@ static uint32_t control(struct vusbip *u, struct virtq_req *r)
 	    r->in_bytes < sizeof(rep))
 		goto bad;	/* the channel carries imports only: one device */
 	op[sizeof(op) - 1] = 0;
-	memset(rep, 0, sizeof(rep));
-	rep[0] = USBIP_VERSION >> 8;
-	rep[1] = USBIP_VERSION & 0xff;
-	rep[3] = USBIP_OP_REP_IMPORT & 0xff;
 	for (i = 0; i < 2 && strcmp((char *)op + USBIP_OP_LEN, busids[i]); i++)
 		;
+	usbip__op_header(rep, USBIP_OP_REP_IMPORT, i == 2);	/* 1: ST_NA */
 	if (i == 2) {
-		rep[7] = 1;					/* ST_NA */
 		virtq__iov_copy(in, r->nr_in, 0, rep, USBIP_OP_LEN, true);
 		return USBIP_OP_LEN;
 	}

@@ -127,7 +127,7 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static void op_header(uint8_t *p, uint16_t code, uint32_t status)
+void usbip__op_header(uint8_t p[USBIP_OP_LEN], uint16_t code, uint32_t status)
 {
 	put16(p, USBIP_VERSION);
 	put16(p + 2, code);
@@ -240,7 +240,7 @@ int usbip__serve(int fd, struct usb_dev *d, const char *busid, struct usbip_stat
 		const uint8_t *intf = d->config_desc + 9;
 
 		st->devlists++;
-		op_header(rep, USBIP_OP_REP_DEVLIST, 0);
+		usbip__op_header(rep, USBIP_OP_REP_DEVLIST, 0);
 		put32(rep + USBIP_OP_LEN, 1);
 		usbip__device_record(rep + USBIP_OP_LEN + 4, d, busid);
 		memcpy(rep + USBIP_OP_LEN + 4 + USBIP_DEVICE_LEN,
@@ -255,12 +255,12 @@ int usbip__serve(int fd, struct usb_dev *d, const char *busid, struct usbip_stat
 		return ret;
 	busreq[USBIP_BUSID_LEN - 1] = 0;
 	if (strcmp((char *)busreq, busid)) {
-		op_header(rep, USBIP_OP_REP_IMPORT, 1);		/* ST_NA */
+		usbip__op_header(rep, USBIP_OP_REP_IMPORT, 1);		/* ST_NA */
 		write_all(fd, rep, USBIP_OP_LEN);
 		return -ENODEV;
 	}
 	st->imports++;
-	op_header(rep, USBIP_OP_REP_IMPORT, 0);
+	usbip__op_header(rep, USBIP_OP_REP_IMPORT, 0);
 	usbip__device_record(rep + USBIP_OP_LEN, d, busid);
 	if ((ret = write_all(fd, rep, USBIP_OP_LEN + USBIP_DEVICE_LEN)))
 		return ret;

@@ -54,6 +54,8 @@ int usbip__parse_cmd(const uint8_t hdr[USBIP_HDR_LEN], struct usbip_cmd *c);
 void usbip__ret_submit(uint8_t hdr[USBIP_HDR_LEN], uint32_t seqnum, int32_t status,
 		       uint32_t actual);
 void usbip__ret_unlink(uint8_t hdr[USBIP_HDR_LEN], uint32_t seqnum, int32_t status);
+/* The version, code and status of an OP_REP_* reply. */
+void usbip__op_header(uint8_t p[USBIP_OP_LEN], uint16_t code, uint32_t status);
 /* struct usbip_usb_device of d at out (USBIP_DEVICE_LEN bytes). */
 void usbip__device_record(uint8_t out[USBIP_DEVICE_LEN], const struct usb_dev *d,
 			  const char *busid);
