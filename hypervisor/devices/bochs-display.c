@@ -134,23 +134,23 @@ static void edid_build(uint8_t *e, uint32_t w, uint32_t h)
 	e[127] = (uint8_t)(256 - sum % 256);
 }
 
-static bool mode_valid(const struct bochs *b)
-{
-	uint32_t w = b->vbe[VBE_XRES], h = b->vbe[VBE_YRES];
-	uint64_t pitch = (uint64_t)b->vbe[VBE_VIRT_WIDTH] * 4;
-	uint64_t start = (uint64_t)b->vbe[VBE_Y_OFFSET] * pitch + (uint64_t)b->vbe[VBE_X_OFFSET] * 4;
-
-	return (b->vbe[VBE_ENABLE] & VBE_ENABLED) && b->vbe[VBE_BPP] == 32 && w && h &&
-	       w <= MAX_XRES && h <= MAX_YRES && b->vbe[VBE_VIRT_WIDTH] >= w &&
-	       start + pitch * h <= FB_SIZE;
-}
-
 /* The visible frame's bytes: [*start, *start + *len) of the framebuffer. */
 static void visible(const struct bochs *b, uint64_t *start, uint64_t *len, uint64_t *pitch)
 {
 	*pitch = (uint64_t)b->vbe[VBE_VIRT_WIDTH] * 4;
 	*start = (uint64_t)b->vbe[VBE_Y_OFFSET] * *pitch + (uint64_t)b->vbe[VBE_X_OFFSET] * 4;
 	*len = *pitch * b->vbe[VBE_YRES];
+}
+
+static bool mode_valid(const struct bochs *b)
+{
+	uint32_t w = b->vbe[VBE_XRES], h = b->vbe[VBE_YRES];
+	uint64_t start, len, pitch;
+
+	visible(b, &start, &len, &pitch);
+	return (b->vbe[VBE_ENABLE] & VBE_ENABLED) && b->vbe[VBE_BPP] == 32 && w && h &&
+	       w <= MAX_XRES && h <= MAX_YRES && b->vbe[VBE_VIRT_WIDTH] >= w &&
+	       start + len <= FB_SIZE;
 }
 
 /* One display refresh: the dirty pages of the visible frame into the
