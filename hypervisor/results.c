@@ -114,10 +114,20 @@ void results__observe(struct kvm *kvm, struct observed *o)
 	o->io_have = kvm->evloop ? evloop__perf(kvm->evloop, o->io_perf) : 0;
 }
 
+/* The display model: the device with the display hooks, or NULL. */
+static struct device *display(struct kvm *kvm)
+{
+	struct device *dev;
+
+	for (dev = kvm->devices; dev && !dev->ops->frame_verify; dev = dev->next)
+		;
+	return dev;
+}
+
 /* The display model's frames shown and dirty pages copied so far. */
 static void display_counters(struct kvm *kvm, uint64_t *frames, uint64_t *pages)
 {
-	struct device *dev = device__find(kvm, "bochs-display");
+	struct device *dev = display(kvm);
 
 	*frames = dev ? metrics__value(&dev->metrics, "frames") : 0;
 	*pages = dev ? metrics__value(&dev->metrics, "dirty_pages") : 0;
@@ -225,14 +235,11 @@ static void hid_latencies(struct kvm *kvm, struct guest_result *gr)
  * The frames it showed keep their update latency (in TSC ticks, like every
  * sample); those drawn over before a refresh saw them are dropped.
  */
-static void gfx_latencies(struct kvm *kvm, struct guest_result *gr)
+static void gfx_latencies(struct kvm *kvm, struct device *dev, struct guest_result *gr)
 {
-	struct device *dev;
 	uint64_t i, n = 0;
 
-	for (dev = kvm->devices; dev && !dev->ops->frame_seen; dev = dev->next)
-		;
-	if (!dev || !gr->measured || !gr->anchored || !kvm->tsc_khz) {
+	if (!dev || !dev->ops->frame_seen || !gr->measured || !gr->anchored || !kvm->tsc_khz) {
 		free(gr->measured);
 		gr->measured = NULL;
 		gr->rec.measured.count = 0;
@@ -329,20 +336,15 @@ int results__add_from_guest(struct kvm *kvm, uint64_t gpa)
 	 * workloads draw over it). Sizes are the guest's: bounded. */
 	gr.frame_bad = -1;
 	if (gr.rec.kind == VIO_GFX && gr.rec.gfx.width <= 4096 && gr.rec.gfx.height <= 4096) {
-		struct device *dev;
+		struct device *dev = display(kvm);
 
-		for (dev = kvm->devices; dev; dev = dev->next)
-			if (dev->ops->frame_verify) {
-				gr.frame_bad = dev->ops->frame_verify(dev, gr.rec.gfx.pattern,
-								      gr.rec.gfx.width,
-								      gr.rec.gfx.height,
-								      gr.rec.gfx.frames);
-				break;
-			}
+		if (dev)
+			gr.frame_bad = dev->ops->frame_verify(dev, gr.rec.gfx.pattern, gr.rec.gfx.width,
+							      gr.rec.gfx.height, gr.rec.gfx.frames);
 		display_counters(kvm, &gr.frames_shown, &gr.dirty_pages);
 		gr.frames_shown -= r->begin_frames;
 		gr.dirty_pages -= r->begin_pages;
-		gfx_latencies(kvm, &gr);
+		gfx_latencies(kvm, dev, &gr);
 	}
 	r->items[r->nr++] = gr;
 	pthread_mutex_unlock(&r->lock);
