@@ -198,6 +198,27 @@ static uint64_t *copy_samples(struct kvm *kvm, const struct vio_samples *s)
 	return dst;
 }
 
+/* Host and guest on one clock: the anchors and the TSC rate are known. */
+static bool common_clock(const struct kvm *kvm, const struct guest_result *gr)
+{
+	return gr->measured && gr->anchored && kvm->tsc_khz;
+}
+
+/* No common clock: the record keeps no samples. */
+static void drop_samples(struct guest_result *gr)
+{
+	free(gr->measured);
+	gr->measured = NULL;
+	gr->rec.measured.count = 0;
+}
+
+/* From from_ns to to_ns (host ns) in TSC ticks, as samples are kept; 0
+ * when the anchors' error puts to_ns first. */
+static uint64_t gap_ticks(const struct kvm *kvm, uint64_t from_ns, uint64_t to_ns)
+{
+	return to_ns > from_ns ? (to_ns - from_ns) * kvm->tsc_khz / 1000000 : 0;
+}
+
 /*
  * The hid workload: the guest's TSC when it had each report (measured)
  * and the host's ns when the keyboard injected it (tags) become delivery
@@ -211,11 +232,9 @@ static void hid_latencies(struct kvm *kvm, struct guest_result *gr)
 
 	if (gr->rec.tags.count == n && n)
 		inject = copy_samples(kvm, &gr->rec.tags);
-	if (!inject || !gr->measured || !gr->anchored || !kvm->tsc_khz) {
+	if (!inject || !common_clock(kvm, gr)) {
 		free(inject);
-		free(gr->measured);
-		gr->measured = NULL;
-		gr->rec.measured.count = 0;
+		drop_samples(gr);
 		return;
 	}
 	gr->hid_common_clock = true;
@@ -224,7 +243,7 @@ static void hid_latencies(struct kvm *kvm, struct guest_result *gr)
 
 		if (seen < inject[i])
 			gr->hid_clamped++;
-		gr->measured[i] = seen > inject[i] ? (seen - inject[i]) * kvm->tsc_khz / 1000000 : 0;
+		gr->measured[i] = gap_ticks(kvm, inject[i], seen);
 	}
 	free(inject);
 }
@@ -239,19 +258,15 @@ static void gfx_latencies(struct kvm *kvm, struct device *dev, struct guest_resu
 {
 	uint64_t i, n = 0;
 
-	if (!dev || !dev->ops->frame_seen || !gr->measured || !gr->anchored || !kvm->tsc_khz) {
-		free(gr->measured);
-		gr->measured = NULL;
-		gr->rec.measured.count = 0;
+	if (!dev || !dev->ops->frame_seen || !common_clock(kvm, gr)) {
+		drop_samples(gr);
 		return;
 	}
 	for (i = 0; i < gr->rec.measured.count; i++) {
-		uint64_t seen = dev->ops->frame_seen(dev, i), done;
+		uint64_t seen = dev->ops->frame_seen(dev, i);
 
-		if (!seen)
-			continue;
-		done = guest_tsc_to_ns(gr, gr->measured[i]);
-		gr->measured[n++] = seen > done ? (seen - done) * kvm->tsc_khz / 1000000 : 0;
+		if (seen)
+			gr->measured[n++] = gap_ticks(kvm, guest_tsc_to_ns(gr, gr->measured[i]), seen);
 	}
 	gr->rec.measured.count = n;
 	gr->frames_timed = n;
