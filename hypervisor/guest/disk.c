@@ -41,7 +41,6 @@ static const struct arg_choice rws[] = {
 	{ "randread", VIO_RW_RANDREAD }, { "randwrite", VIO_RW_RANDWRITE }, { 0 },
 };
 static const struct arg_choice devs[] = { { "pv", 0 }, { "emul", 1 }, { 0 } };
-static const struct arg_choice usb_devs[] = { { "pv", 0 }, { "emul", 1 }, { 0 } };
 static int emul;		/* 1: AHCI, 0: virtio-blk */
 static const struct gusb_hc *usb;	/* a USB disk through this host side */
 static unsigned int usb_queue[MAX_DEPTH], usb_head, usb_count;	/* BOT: one at a time */
@@ -232,7 +231,7 @@ static int engine_run(const char *who, const char *args, int usb_dev)
 	if (usb_dev)
 		dev = 1;
 	if (arg_check(who, args, usb_dev ? usb_args : disk_args) ||
-	    arg_choose(who, args, "dev", usb_dev ? usb_devs : devs, &dev) < 0 ||
+	    arg_choose(who, args, "dev", devs, &dev) < 0 ||
 	    arg_choose(who, args, "rw", rws, &rw) < 0 ||
 	    arg_u64(who, args, "bs", SECTOR, 1u << 20, &bs) < 0 ||
 	    arg_u64(who, args, "iodepth", 1, MAX_DEPTH, &depth) < 0 ||
