@@ -47,8 +47,7 @@
 #define MAX_STAMPS	(1u << 17)	/* frames of one gfx run that get a time */
 
 /* BAR2 layout (QEMU's include/hw/display/bochs-vbe.h) */
-#define EDID_OFF	0x000
-#define VGA_OFF		0x400		/* VGA ioports 0x3c0..0x3df: accepted, ignored */
+#define EDID_OFF	0x000		/* then VGA ioports at 0x400: read 0, writes ignored */
 #define DISPI_OFF	0x500
 #define QEXT_OFF	0x600
 #define QEXT_SIZE	8

@@ -34,7 +34,7 @@
 #define MSIX_BAR	4
 #define CAPLENGTH	0x40		/* operational registers follow */
 #define OP		CAPLENGTH
-#define PORTS		(OP + 0x400)	/* 5.4.8: a 16-byte set per port */
+#define PORTS		0x400		/* from OP, 5.4.8: a 16-byte set per port */
 #define RUNTIME		0x1000		/* RTSOFF */
 #define IR0		(RUNTIME + 0x20)
 #define DOORBELLS	0x2000		/* DBOFF */
@@ -209,8 +209,8 @@ static uint32_t xecp_read(uint64_t off)
 
 static uint32_t op_read(struct xhci *x, uint64_t off)
 {
-	if (off >= 0x400) {
-		uint64_t i = (off - 0x400) / 16;
+	if (off >= PORTS) {
+		uint64_t i = (off - PORTS) / 16;
 
 		return i < XHCI_NR_PORTS && (off & 15) == 0 ? x->port[i].portsc : 0;
 	}
@@ -229,8 +229,8 @@ static uint32_t op_read(struct xhci *x, uint64_t off)
 
 static void op_write(struct xhci *x, uint64_t off, uint32_t v)
 {
-	if (off >= 0x400) {
-		uint64_t i = (off - 0x400) / 16;
+	if (off >= PORTS) {
+		uint64_t i = (off - PORTS) / 16;
 
 		if (i < XHCI_NR_PORTS && (off & 15) == 0)
 			port_write(x, (unsigned int)i, v);

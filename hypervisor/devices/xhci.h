@@ -66,14 +66,12 @@ struct xhci_trb {
 
 #define TRB_C			(1u << 0)
 #define TRB_TC			(1u << 1)	/* link: toggle cycle */
-#define TRB_ENT			(1u << 1)
 #define TRB_ISP			(1u << 2)	/* interrupt on short packet */
 #define TRB_CH			(1u << 4)	/* chain */
 #define TRB_IOC			(1u << 5)
 #define TRB_IDT			(1u << 6)	/* immediate data */
 #define TRB_BSR			(1u << 9)	/* address device: block SET_ADDRESS */
 #define TRB_DC			(1u << 9)	/* configure endpoint: deconfigure */
-#define TRB_DIR_IN		(1u << 16)
 #define TRB_TYPE(c)		(((c) >> 10) & 0x3f)
 #define TRB_SLOT(c)		((c) >> 24)
 #define TRB_EP(c)		(((c) >> 16) & 0x1f)

@@ -27,7 +27,6 @@
 #define EP_IN		1
 #define REPORT_LEN	20
 #define HID_QUEUE	64
-#define MAX_EVENTS	65535
 #define REQ_START	1		/* vendor: start injecting */
 #define MAX_THREADS	4		/* injecting threads alive at once (old runs ending) */
 #define REQ_STOP	2
