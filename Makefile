@@ -27,11 +27,11 @@ ifeq ($(WERROR),1)
 WARNINGS += -Werror
 endif
 
-PKGS := libcjson gsl liburing libbpf libtracefs libtraceevent sqlite3 libusb-1.0 libpng
+PKGS := libcjson gsl liburing libbpf libtracefs libtraceevent sqlite3 libusb-1.0 libpng virglrenderer egl
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARNINGS) -I. -D_GNU_SOURCE -MD -MP \
 	      $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm -luring -lbpf -ltracefs -ltraceevent -lsqlite3 -lusb-1.0 -lpng16) -lpthread
+LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcjson -lgsl -lgslcblas -lm -luring -lbpf -ltracefs -ltraceevent -lsqlite3 -lusb-1.0 -lpng16 -lvirglrenderer -lEGL) -lpthread
 
 # BPF programs (probes/*.bpf.c): clang for the bpf target, CO-RE against
 # the kernel's BTF (vmlinux.h generated at build time), libbpf skeletons.
@@ -92,6 +92,7 @@ VMM_CORE_OBJS := \
 	hypervisor/device.o \
 	hypervisor/metrics.o \
 	hypervisor/results.o \
+	hypervisor/display.o \
 	hypervisor/boot/x86.o \
 	hypervisor/boot/file.o \
 	hypervisor/boot/elf.o \
@@ -114,7 +115,9 @@ VMM_CORE_OBJS := \
 	hypervisor/devices/xhci.o \
 	hypervisor/devices/xhci-ring.o \
 	hypervisor/devices/virtio-usbip.o \
-	hypervisor/devices/bochs-display.o
+	hypervisor/devices/bochs-display.o \
+	hypervisor/devices/virtio-gpu.o \
+	hypervisor/devices/virtio-gpu-virgl.o
 
 VMM_OBJS := hypervisor/main.o $(VMM_CORE_OBJS) $(LIB_OBJS)
 
@@ -191,6 +194,7 @@ TEST_OBJS := \
 	tests/hypervisor/devices/test_xhci.o \
 	tests/hypervisor/devices/test_virtio_usbip.o \
 	tests/hypervisor/devices/test_bochs_display.o \
+	tests/hypervisor/devices/test_virtio_gpu.o \
 	tests/hypervisor/usb/test_storage.o \
 	tests/hypervisor/usb/test_usbip.o \
 	tests/hypervisor/usb/test_hid.o \
@@ -250,6 +254,7 @@ GUEST_OBJS := \
 	hypervisor/guest/bot.o \
 	hypervisor/guest/usbip.o \
 	hypervisor/guest/hid.o \
+	hypervisor/guest/gpu.o \
 	hypervisor/guest/gfx.o
 
 GUEST_CFLAGS := -O2 -g -std=gnu11 -ffreestanding -nostdlib -fno-pic -fno-pie \

@@ -74,8 +74,9 @@ static void usage(FILE *f)
 "  --usb pv|emul:PATH[,size=64M]\n"
 "                       a USB mass-storage disk on a raw image, behind an xHCI\n"
 "                       controller (emul) or on the USB/IP channel (pv)\n"
-"  --gfx emul[:mode=1280x720][,capture=FILE.png]\n"
-"                       a bochs-display (one mode offered); the last frame to a PNG\n"
+"  --gfx emul|pv[:mode=1280x720][,capture=FILE.png][,virgl]\n"
+"                       emul: bochs-display; pv: virtio-gpu (virgl: 3D through\n"
+"                       virglrenderer); one mode offered; the last frame to a PNG\n"
 "  --usb-host VENDOR:PRODUCT\n"
 "                       pass a host USB device through usbfs to the xHCI controller\n"
 "  --mem SIZE           guest RAM, e.g. 256M or 1G (default 256M, at most 3G)\n"
@@ -190,9 +191,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->usb_host = optarg;
 			break;
 		case 'G':
-			if (strcmp(optarg, "emul") && strncmp(optarg, "emul:", 5))
-				die("--gfx %s: expected emul[:mode=WxH][,capture=FILE.png] (bochs-display)",
-				    optarg);
+			if (strcmp(optarg, "emul") && strncmp(optarg, "emul:", 5) &&
+			    strcmp(optarg, "pv") && strncmp(optarg, "pv:", 3))
+				die("--gfx %s: expected emul|pv[:mode=WxH][,capture=FILE.png] "
+				    "(bochs-display | virtio-gpu; pv takes ,virgl)", optarg);
 			o->gfx = optarg;
 			break;
 		case 'p':
@@ -440,8 +442,13 @@ static int vm__build(struct kvm *kvm, const struct options *o)
 		if (!device__create(kvm, pv ? "virtio-net" : "e1000", o->nets[i] + (pv ? 3 : 5)))
 			return -ENODEV;
 	}
-	if (o->gfx && !device__create(kvm, "bochs-display", o->gfx[4] ? o->gfx + 5 : ""))
-		return -ENODEV;
+	if (o->gfx) {
+		bool pv = o->gfx[0] == 'p';
+		const char *spec = strchr(o->gfx, ':');
+
+		if (!device__create(kvm, pv ? "virtio-gpu" : "bochs-display", spec ? spec + 1 : ""))
+			return -ENODEV;
+	}
 	if (o->usb || o->usb_host) {
 		char args[512];
 

@@ -36,6 +36,7 @@ static const char *const status_names[] = {
 	[VIO_OK] = "ok", [VIO_ERR_WORKLOAD] = "bad workload",
 	[VIO_ERR_NODEV] = "benchmark device not found", [VIO_ERR_NOMEM] = "out of memory",
 	[VIO_ERR_TIMEOUT] = "interrupt timeout", [VIO_ERR_EXCEPTION] = "guest exception",
+	[VIO_ERR_DEVICE] = "device error response",
 };
 
 static const char *const space_names[] = {
@@ -124,13 +125,16 @@ static struct device *display(struct kvm *kvm)
 	return dev;
 }
 
-/* The display model's frames shown and dirty pages copied so far. */
-static void display_counters(struct kvm *kvm, uint64_t *frames, uint64_t *pages)
+/* The display model's frames shown so far, and what it moved to show
+ * them: dirty pages copied (bochs-display) or bytes transferred by the
+ * guest's commands (virtio-gpu). */
+static void display_counters(struct kvm *kvm, uint64_t *frames, uint64_t *copied)
 {
 	struct device *dev = display(kvm);
 
 	*frames = dev ? metrics__value(&dev->metrics, "frames") : 0;
-	*pages = dev ? metrics__value(&dev->metrics, "dirty_pages") : 0;
+	*copied = dev ? metrics__value(&dev->metrics, "dirty_pages") +
+			metrics__value(&dev->metrics, "transfer_bytes") : 0;
 }
 
 void results__begin(struct kvm *kvm)
@@ -139,7 +143,7 @@ void results__begin(struct kvm *kvm)
 
 	r->begin_anchored = vcpu__tsc_anchor(&r->begin_anchor) == 0;
 	results__observe(kvm, &r->begin);
-	display_counters(kvm, &r->begin_frames, &r->begin_pages);
+	display_counters(kvm, &r->begin_frames, &r->begin_copied);
 }
 
 /* Guest TSC -> host CLOCK_MONOTONIC ns, linear between the two anchors. */
@@ -356,9 +360,9 @@ int results__add_from_guest(struct kvm *kvm, uint64_t gpa)
 		if (dev)
 			gr.frame_bad = dev->ops->frame_verify(dev, gr.rec.gfx.pattern, gr.rec.gfx.width,
 							      gr.rec.gfx.height, gr.rec.gfx.frames);
-		display_counters(kvm, &gr.frames_shown, &gr.dirty_pages);
+		display_counters(kvm, &gr.frames_shown, &gr.copied);
 		gr.frames_shown -= r->begin_frames;
-		gr.dirty_pages -= r->begin_pages;
+		gr.copied -= r->begin_copied;
 		gfx_latencies(kvm, dev, &gr);
 	}
 	r->items[r->nr++] = gr;
@@ -577,16 +581,22 @@ static void add_gfx(struct kvm *kvm, cJSON *o, const struct guest_result *gr)
 	double secs = record_secs(kvm, gr), frames = g->frames ? (double)g->frames : 1;
 	cJSON *m = cJSON_AddArrayToObject(o, "metrics");
 
-	cJSON_AddStringToObject(o, "device", "bochs-display");
+	cJSON_AddStringToObject(o, "device", g->flags & VIO_GFX_EMUL ? "bochs-display"
+					   : g->flags & VIO_GFX_VIRGL ? "virtio-gpu-virgl" : "virtio-gpu");
 	cJSON_AddStringToObject(o, "pattern", g->pattern == VIO_GFX_FULL ? "full" : "rects");
 	cJSON_AddNumberToObject(o, "width", g->width);
 	cJSON_AddNumberToObject(o, "height", g->height);
 	if (secs > 0)
 		metric__add(m, "frames_per_s", "frames/s", "higher_is_better", frames / secs);
-	/* Shown: the display refreshes that found changes (60 Hz at most). */
+	/* Shown: the display refreshes that found changes (60 Hz at most),
+	 * or the flushes of the scanout. */
 	metric__add(m, "frames_shown", "count", "higher_is_better", (double)gr->frames_shown);
-	metric__add(m, "dirty_pages_per_frame_shown", "pages", "lower_is_better",
-		    gr->frames_shown ? (double)gr->dirty_pages / (double)gr->frames_shown : 0);
+	if (g->flags & VIO_GFX_EMUL)
+		metric__add(m, "dirty_pages_per_frame_shown", "pages", "lower_is_better",
+			    gr->frames_shown ? (double)gr->copied / (double)gr->frames_shown : 0);
+	else if (!(g->flags & VIO_GFX_VIRGL))
+		metric__add(m, "transfer_bytes_per_frame", "bytes", "lower_is_better",
+			    (double)gr->copied / frames);
 	add_cpu(m, gr, "frame", frames);
 	metric__add(m, "frames_timed", "count", "higher_is_better", (double)gr->frames_timed);
 	metric__add(m, "frame_mismatches", "pixels", "lower_is_better", (double)gr->frame_bad);
@@ -753,8 +763,9 @@ void results__print(cJSON *records, FILE *f)
 		if (!strcmp(kind, "gfx")) {
 			const cJSON *mt;
 
-			fprintf(f, "gfx   %-5s %4.0fx%-4.0f %6.0f frames", cJSON_GetStringValue(
-					cJSON_GetObjectItem(r, "pattern")),
+			fprintf(f, "gfx   %-16s %-5s %4.0fx%-4.0f %6.0f frames",
+				cJSON_GetStringValue(cJSON_GetObjectItem(r, "device")),
+				cJSON_GetStringValue(cJSON_GetObjectItem(r, "pattern")),
 				json__num(r, NAN, "width", NULL, NULL), json__num(r, NAN, "height", NULL, NULL),
 				json__num(r, NAN, "ops", NULL, NULL));
 			cJSON_ArrayForEach(mt, cJSON_GetObjectItem(r, "metrics")) {
@@ -767,6 +778,8 @@ void results__print(cJSON *records, FILE *f)
 					fprintf(f, "  %s %.0f", n, v);
 				else if (!strcmp(n, "dirty_pages_per_frame_shown"))
 					fprintf(f, "  dirty pages/frame %.1f", v);
+				else if (!strcmp(n, "transfer_bytes_per_frame"))
+					fprintf(f, "  transferred KiB/frame %.1f", v / 1024);
 			}
 			fprintf(f, "  update p50 %.2f ms p99 %.2f ms",
 				json__num(r, NAN, "per_op", "ns", "p50") / 1e6,

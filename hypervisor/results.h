@@ -52,7 +52,8 @@ struct guest_result {
 	bool hid_common_clock;		/* hid: latencies computed on the anchors */
 	uint64_t hid_clamped;		/* hid: latencies below 0, counted as 0 */
 	int64_t frame_bad;		/* gfx: pixels of the last frame not as drawn, -1 unchecked */
-	uint64_t frames_shown, dirty_pages;	/* gfx: the display's, during the record */
+	uint64_t frames_shown, copied;	/* gfx: the display's, during the record:
+					 * dirty pages or bytes transferred */
 	uint64_t frames_timed;		/* gfx: frames whose stamp a refresh showed */
 };
 
@@ -63,7 +64,7 @@ struct results {
 	struct observed begin;
 	struct tsc_anchor begin_anchor;
 	bool begin_anchored;
-	uint64_t begin_frames, begin_pages;	/* the display's counters at the start */
+	uint64_t begin_frames, begin_copied;	/* the display's counters at the start */
 	uint64_t rejected;	/* malformed records from the guest */
 };
 

@@ -20,7 +20,6 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <linux/kvm.h>
-#include <png.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include <unistd.h>
 
 #include "hypervisor/device.h"
+#include "hypervisor/display.h"
 #include "hypervisor/evloop.h"
 #include "hypervisor/guest/abi.h"
 #include "hypervisor/kvm.h"
@@ -44,7 +44,6 @@
 #define PAGE		4096u
 #define FB_PAGES	(FB_SIZE / PAGE)
 #define REFRESH_NS	16666667	/* 60 Hz */
-#define MAX_STAMPS	(1u << 17)	/* frames of one gfx run that get a time */
 
 /* BAR2 layout (QEMU's include/hw/display/bochs-vbe.h) */
 #define EDID_OFF	0x000		/* then VGA ioports at 0x400: read 0, writes ignored */
@@ -76,62 +75,13 @@ struct bochs {
 	uint16_t vbe[VBE_NB];
 	uint8_t edid[128];
 	uint32_t mode_w, mode_h;	/* the one mode the EDID offers */
-	uint8_t *shadow;		/* the visible frame as the host last saw it */
+	struct display disp;		/* the visible frame as the host last saw it */
 	int timer_fd;
-	uint64_t *seen;			/* host ns each stamp was first shown, by frame */
-	uint32_t last_stamp;
 	char capture[256];
 	struct metric_counter *frames, *dirty_pages, *bad_modes, *reg_writes, *refreshes;
 	struct metric_counter *dirty_log_errors;
 	struct metric_latency *refresh_ns, *pages_per_frame;
 };
-
-/* The EDID 1.4 of a display with one mode, w x h at 60 Hz (VESA E-EDID). */
-static void edid_build(uint8_t *e, uint32_t w, uint32_t h)
-{
-	static const uint8_t header[8] = { 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0 };
-	uint32_t hb = 160, vb = 30, clock = (w + hb) * (h + vb) * 60 / 10000, i, sum = 0;
-	uint8_t *d = e + 54;
-
-	memset(e, 0, 128);
-	memcpy(e, header, 8);
-	e[8] = 0x5a;			/* manufacturer "VIO" (5-bit letters) */
-	e[9] = 0xef;
-	e[10] = 0x01;			/* product */
-	e[16] = 1;			/* week */
-	e[17] = 35;			/* 2025 */
-	e[18] = 1;			/* EDID 1.4 */
-	e[19] = 4;
-	e[20] = 0xa5;			/* digital, 8 bits, DisplayPort */
-	e[21] = (uint8_t)(w / 40);	/* size in cm, roughly */
-	e[22] = (uint8_t)(h / 40);
-	e[23] = 120;			/* gamma 2.2 */
-	e[24] = 0x06;			/* sRGB, preferred timing native */
-	memset(e + 38, 0x01, 16);	/* no standard timings */
-	/* Detailed timing descriptor (3.10.2): the one mode. */
-	d[0] = (uint8_t)clock;
-	d[1] = (uint8_t)(clock >> 8);
-	d[2] = (uint8_t)w;
-	d[3] = (uint8_t)hb;
-	d[4] = (uint8_t)((w >> 8) << 4 | hb >> 8);
-	d[5] = (uint8_t)h;
-	d[6] = (uint8_t)vb;
-	d[7] = (uint8_t)((h >> 8) << 4 | vb >> 8);
-	d[8] = 48;			/* hsync offset */
-	d[9] = 32;			/* hsync width */
-	d[10] = 3 << 4 | 5;		/* vsync offset, width */
-	d[17] = 0x1a;			/* digital separate sync */
-	/* Display product name descriptor. */
-	d = e + 72;
-	d[3] = 0xfc;
-	memcpy(d + 5, "vioscope\n    ", 13);
-	/* Dummy descriptors for the last two. */
-	e[90 + 3] = 0x10;
-	e[108 + 3] = 0x10;
-	for (i = 0; i < 127; i++)
-		sum += e[i];
-	e[127] = (uint8_t)(256 - sum % 256);
-}
 
 /* The visible frame's bytes: [*start, *start + *len) of the framebuffer. */
 static void visible(const struct bochs *b, uint64_t *start, uint64_t *len, uint64_t *pitch)
@@ -173,6 +123,14 @@ static unsigned int refresh(struct bochs *b)
 	if (!mode_valid(b))
 		goto out;
 	visible(b, &start, &len, &pitch);
+	if (b->disp.width != b->vbe[VBE_XRES] || b->disp.height != b->vbe[VBE_YRES] ||
+	    b->disp.pitch != pitch) {
+		/* A mode set, or the guest moved the geometry under an enabled
+		 * mode: the shadow follows, and the whole frame is copied. */
+		if (display__set_mode(&b->disp, b->vbe[VBE_XRES], b->vbe[VBE_YRES], pitch))
+			goto out;
+		memset(b->bitmap, 0xff, sizeof(b->bitmap));
+	}
 	first = (unsigned int)(start / PAGE);
 	last = (unsigned int)((start + len - 1) / PAGE);
 	for (p = first; p <= last; p++) {
@@ -182,20 +140,11 @@ static unsigned int refresh(struct bochs *b)
 			continue;
 		lo = (uint64_t)p * PAGE < start ? start : (uint64_t)p * PAGE;
 		hi = (uint64_t)(p + 1) * PAGE > start + len ? start + len : (uint64_t)(p + 1) * PAGE;
-		memcpy(b->shadow + (lo - start), b->fb + lo, hi - lo);
+		memcpy(b->disp.shadow + (lo - start), b->fb + lo, hi - lo);
 		n++;
 	}
 	if (n) {
-		uint32_t px;
-
-		/* The gfx workload's stamp in pixel (0, 0): its frame is now
-		 * on the screen (abi.h). */
-		memcpy(&px, b->shadow, 4);
-		px &= 0xffffff;
-		if (px != b->last_stamp && (px & 0x800000) && (px & 0x7fffff) < MAX_STAMPS &&
-		    !b->seen[px & 0x7fffff])
-			b->seen[px & 0x7fffff] = now_ns();
-		b->last_stamp = px;
+		display__shown(&b->disp);
 		counter__inc(b->frames);
 		counter__add(b->dirty_pages, n);
 		latency__record(b->pages_per_frame, n);
@@ -236,10 +185,7 @@ static void dispi_write(struct bochs *b, unsigned int idx, uint16_t v)
 			}
 			if (!(v & VBE_NOCLEARMEM))
 				memset(b->fb, 0, (uint64_t)b->vbe[VBE_VIRT_WIDTH] * 4 * b->vbe[VBE_YRES]);
-			memset(b->shadow, 0, FB_SIZE);
-			memset(b->bitmap, 0xff, sizeof(b->bitmap));	/* a full frame next */
-			memset(b->seen, 0, MAX_STAMPS * sizeof(b->seen[0]));	/* a new run */
-			b->last_stamp = 0;
+			display__off(&b->disp);	/* the next refresh starts a new run */
 		}
 		break;
 	}
@@ -330,51 +276,6 @@ static void bar_moved(struct pci_device *pdev, int idx, uint64_t old_addr, uint6
 	pthread_mutex_unlock(&b->lock);
 }
 
-/* The shadow (the last frame the host saw) as an RGB PNG. */
-static int capture_png(struct bochs *b, const char *path)
-{
-	uint32_t w = b->vbe[VBE_XRES], h = b->vbe[VBE_YRES], x, y;
-	uint64_t pitch = (uint64_t)b->vbe[VBE_VIRT_WIDTH] * 4;
-	png_structp png = NULL;
-	png_infop info = NULL;
-	uint8_t *volatile row = NULL;	/* volatile: live across libpng's longjmp */
-	FILE *f;
-	volatile int ret = -EIO;
-
-	if (!mode_valid(b))
-		return -ENODATA;
-	f = fopen(path, "wb");
-	if (!f)
-		return -errno;
-	png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-	info = png ? png_create_info_struct(png) : NULL;
-	row = malloc((size_t)w * 3);
-	if (!png || !info || !row || setjmp(png_jmpbuf(png)))
-		goto out;
-	png_init_io(png, f);
-	png_set_IHDR(png, info, w, h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-	png_write_info(png, info);
-	for (y = 0; y < h; y++) {
-		const uint8_t *px = b->shadow + y * pitch;
-
-		for (x = 0; x < w; x++) {	/* XRGB8888 little-endian: B, G, R, X */
-			row[3 * x] = px[4 * x + 2];
-			row[3 * x + 1] = px[4 * x + 1];
-			row[3 * x + 2] = px[4 * x];
-		}
-		png_write_row(png, row);
-	}
-	png_write_end(png, NULL);
-	ret = 0;
-out:
-	png_destroy_write_struct(&png, &info);
-	free((uint8_t *)row);
-	if (fclose(f) && !ret)
-		ret = -errno;
-	return ret;
-}
-
 static int parse_args(struct bochs *b, const char *args)
 {
 	char copy[320], *save, *tok;
@@ -383,16 +284,9 @@ static int parse_args(struct bochs *b, const char *args)
 	b->mode_h = 720;
 	snprintf(copy, sizeof(copy), "%s", args ? args : "");
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strncmp(tok, "mode=", 5)) {
-			if (sscanf(tok + 5, "%ux%u", &b->mode_w, &b->mode_h) != 2 || b->mode_w < 64 ||
-			    b->mode_h < 64 || b->mode_w > 2560 || b->mode_h > 1600 ||
-			    (uint64_t)b->mode_w * b->mode_h * 4 > FB_SIZE)
-				return -1;
-		} else if (!strncmp(tok, "capture=", 8)) {
-			snprintf(b->capture, sizeof(b->capture), "%s", tok + 8);
-		} else {
+		if (display__parse_option(tok, &b->mode_w, &b->mode_h, b->capture,
+					  sizeof(b->capture)))
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -417,13 +311,11 @@ static int bochs__init(struct kvm *kvm, struct device *dev, const char *args)
 		return -EINVAL;
 	}
 	b->fb = mmap(NULL, FB_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	b->shadow = calloc(1, FB_SIZE);		/* a visible frame fits in the framebuffer */
-	b->seen = calloc(MAX_STAMPS, sizeof(b->seen[0]));
-	if (b->fb == MAP_FAILED || !b->shadow || !b->seen) {
+	if (b->fb == MAP_FAILED || display__init(&b->disp)) {
 		b->fb = NULL;
 		return -ENOMEM;
 	}
-	edid_build(b->edid, b->mode_w, b->mode_h);
+	display__edid(b->edid, b->mode_w, b->mode_h);
 	b->frames = metrics__counter(&dev->metrics, "frames");
 	b->dirty_pages = metrics__counter(&dev->metrics, "dirty_pages");
 	b->bad_modes = metrics__counter(&dev->metrics, "bad_modes");
@@ -467,38 +359,14 @@ static int64_t bochs__frame_verify(struct device *dev, uint32_t pattern, uint32_
 				   uint64_t frames)
 {
 	struct bochs *b = dev->priv;
-	uint64_t pitch, start, len, k, bad = 0;
-	uint32_t *want, x, y;
+	int64_t bad = -1;
 
 	pthread_mutex_lock(&b->lock);
 	refresh(b);
-	if (!frames || !mode_valid(b) || b->vbe[VBE_XRES] != w || b->vbe[VBE_YRES] != h ||
-	    w < VIO_RECT || h < VIO_RECT || !(want = calloc((size_t)w * h, 4))) {
-		pthread_mutex_unlock(&b->lock);
-		return -1;
-	}
-	visible(b, &start, &len, &pitch);
-	if (pattern == VIO_GFX_FULL) {
-		for (x = 0; x < w * h; x++)
-			want[x] = vio_color(frames - 1);
-	} else {
-		for (k = 0; k < frames; k++)
-			for (y = 0; y < VIO_RECT; y++)
-				for (x = 0; x < VIO_RECT; x++)
-					want[(vio_rect_y(k, h) + y) * w + vio_rect_x(k, w) + x] =
-						vio_color(k);
-	}
-	want[0] = vio_stamp(frames - 1);
-	for (y = 0; y < h; y++)
-		for (x = 0; x < w; x++) {
-			uint32_t px;
-
-			memcpy(&px, b->shadow + y * pitch + 4 * x, 4);
-			bad += (px & 0xffffff) != want[y * w + x];
-		}
+	if (mode_valid(b))
+		bad = display__verify(&b->disp, pattern, w, h, frames);
 	pthread_mutex_unlock(&b->lock);
-	free(want);
-	return (int64_t)bad;
+	return bad;
 }
 
 static uint64_t bochs__frame_seen(struct device *dev, uint64_t frame)
@@ -507,7 +375,7 @@ static uint64_t bochs__frame_seen(struct device *dev, uint64_t frame)
 	uint64_t t;
 
 	pthread_mutex_lock(&b->lock);
-	t = frame < MAX_STAMPS ? b->seen[frame] : 0;
+	t = display__seen(&b->disp, frame);
 	pthread_mutex_unlock(&b->lock);
 	return t;
 }
@@ -527,7 +395,7 @@ static void bochs__exit(struct device *dev)
 	if (b->fb && b->capture[0]) {
 		pthread_mutex_lock(&b->lock);
 		refresh(b);
-		ret = capture_png(b, b->capture);
+		ret = mode_valid(b) ? display__capture_png(&b->disp, b->capture) : -ENODATA;
 		pthread_mutex_unlock(&b->lock);
 		if (ret)
 			pr_warn("%s: no frame saved to %s: %s", dev->name, b->capture,
@@ -535,8 +403,7 @@ static void bochs__exit(struct device *dev)
 	}
 	if (b->fb)
 		munmap(b->fb, FB_SIZE);
-	free(b->shadow);
-	free(b->seen);
+	display__exit(&b->disp);
 	free(b);
 }
 

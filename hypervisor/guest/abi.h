@@ -134,6 +134,7 @@ struct vio_gfx {
 };
 
 #define VIO_GFX_EMUL	(1u << 0)	/* bochs-display (else virtio-gpu) */
+#define VIO_GFX_VIRGL	(1u << 1)	/* virtio-gpu 3D: a virgl stream */
 #define VIO_RECT	64
 
 static inline uint32_t vio_color(uint64_t frame)
@@ -231,6 +232,7 @@ enum vio_err {
 	VIO_ERR_NOMEM = 3,		/* sample buffers do not fit in RAM */
 	VIO_ERR_TIMEOUT = 4,		/* an interrupt never arrived */
 	VIO_ERR_EXCEPTION = 5,		/* the guest took an unexpected exception */
+	VIO_ERR_DEVICE = 6,		/* the device answered with an error */
 };
 
 /*

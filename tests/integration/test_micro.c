@@ -434,3 +434,63 @@ Test(disk, gfx_frames_on_bochs_display_verified_by_the_host)
 	}
 	unlink(png);
 }
+
+static double record_metric(const cJSON *rec, const char *name)
+{
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(rec, "metrics"))
+		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(m, "name")), name))
+			return cJSON_GetNumberValue(cJSON_GetObjectItem(m, "value"));
+	return -2;
+}
+
+/* The paravirtual display, 2D and 3D: the guest's frames reach the host
+ * through commands (transfer + flush, or a virgl stream that virglrenderer
+ * renders and the VMM reads back), one kick a frame and no trapped
+ * register; the host checks the last frame pixel by pixel and saw every
+ * frame's stamp. */
+static void gfx_on_virtio_gpu(const char *dev)
+{
+	char gfx[64], work[160];
+	char *out, *err;
+	cJSON *j;
+	int rc, i;
+
+	test_require_kvm();
+	snprintf(gfx, sizeof(gfx), "pv:mode=320x240%s", strcmp(dev, "pv") ? ",virgl" : "");
+	snprintf(work, sizeof(work), "gfx dev=%s size=320x240 frames=3; "
+		 "gfx dev=%s pattern=rects size=320x240 frames=100", dev, dev);
+	rc = test_run_vmm((const char *[]){ "--quiet", "--gfx", gfx, "--workload", work, NULL },
+			  &out, &err, &j);
+	cr_assert_eq(rc, 0, "%s %s", out, err);
+	for (i = 0; i < 2; i++) {
+		cJSON *rec = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), i);
+
+		cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(rec, "device")),
+				 strcmp(dev, "pv") ? "virtio-gpu-virgl" : "virtio-gpu");
+		cr_assert_eq(record_metric(rec, "frame_mismatches"), 0, "record %d, pixel by pixel", i);
+		cr_assert_eq(record_metric(rec, "frames_shown"), i ? 100 : 3, "a flush a frame");
+		cr_assert_eq(record_metric(rec, "frames_timed"), i ? 100 : 3, "every stamp seen");
+	}
+	cr_assert_eq(test_json_num(j, "results.1.exits_per_op.mmio"), 0, "no trapped register");
+	cr_assert_eq(test_json_num(j, "results.1.exits_per_op.ioeventfd_signals"), 1,
+		     "one kick a frame");
+	if (!strcmp(dev, "pv"))
+		cr_assert_eq(record_metric(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 1),
+					   "transfer_bytes_per_frame"), 64 * 64 * 4 + 4,
+			     "the square and the stamp, nothing else");
+	cJSON_Delete(j);
+	free(out);
+	free(err);
+}
+
+Test(disk, gfx_frames_on_virtio_gpu_2d_verified_by_the_host)
+{
+	gfx_on_virtio_gpu("pv");
+}
+
+Test(disk, gfx_virgl_clears_and_blits_through_virglrenderer)
+{
+	gfx_on_virtio_gpu("virgl");
+}
