@@ -378,7 +378,8 @@ bench: deps
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer -I. -D_GNU_SOURCE
 FUZZERS := $(BIN)/fuzz-elf $(BIN)/fuzz-bzimage $(BIN)/fuzz-virtq $(BIN)/fuzz-ahci \
-	$(BIN)/fuzz-e1000 $(BIN)/fuzz-virtio-net $(BIN)/fuzz-usbip $(BIN)/fuzz-xhci
+	$(BIN)/fuzz-e1000 $(BIN)/fuzz-virtio-net $(BIN)/fuzz-usbip $(BIN)/fuzz-xhci \
+	$(BIN)/fuzz-virtio-gpu
 FUZZ_AHCI_SRCS := tests/fuzz/fuzz_ahci.c hypervisor/devices/ahci.c hypervisor/devices/disk-args.c \
 	hypervisor/backends/blk.c hypervisor/backends/sync.c hypervisor/backends/uring.c \
 	hypervisor/device.c hypervisor/metrics.c hypervisor/msix.c hypervisor/pci.c hypervisor/bus.c \
@@ -403,6 +404,15 @@ $(BIN)/fuzz-virtio-net: tests/fuzz/fuzz_virtio_net.c hypervisor/devices/virtio-n
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -o $@ $(filter %.c,$^) -lcjson -lpthread
+# virtio-gpu's command parser (2D and cursor; 3D is virglrenderer's).
+$(BIN)/fuzz-virtio-gpu: tests/fuzz/fuzz_virtio_gpu.c hypervisor/devices/virtio-gpu.c \
+			hypervisor/devices/virtio-gpu-virgl.c hypervisor/display.c \
+			$(filter-out hypervisor/backends/net.c lib/tap.c,$(FUZZ_NET_SRCS)) \
+			tests/fuzz/fuzz_kvm.h hypervisor/devices/virtio-gpu.h
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags libcjson) -o $@ $(filter %.c,$^) \
+		-lcjson -lpng16 -lvirglrenderer -lEGL -lpthread
 $(BIN)/fuzz-usbip: tests/fuzz/fuzz_usbip.c hypervisor/usb/usbip.c hypervisor/usb/core.c \
 		   hypervisor/usb/storage.c hypervisor/backends/blk.c hypervisor/backends/sync.c \
 		   hypervisor/backends/uring.c lib/log.c
@@ -444,10 +454,11 @@ fuzz: deps $(GUEST)
 	$(Q)if ls .cache/kernel/boot/vmlinuz-* >/dev/null 2>&1; then \
 		head -c 131072 $$(ls .cache/kernel/boot/vmlinuz-* | head -1) > $(OUT)/fuzz/bzimage/seed; fi
 	$(Q)mkdir -p $(OUT)/fuzz/virtq $(OUT)/fuzz/ahci $(OUT)/fuzz/e1000 $(OUT)/fuzz/virtio-net \
-		$(OUT)/fuzz/usbip $(OUT)/fuzz/xhci
+		$(OUT)/fuzz/usbip $(OUT)/fuzz/xhci $(OUT)/fuzz/virtio-gpu
 	$(Q)cp tests/fuzz/seeds/usbip/* $(OUT)/fuzz/usbip/
 	$(Q)cp tests/fuzz/seeds/xhci/* $(OUT)/fuzz/xhci/
-	$(Q)set -e; for t in elf bzimage virtq ahci e1000 virtio-net usbip xhci; do \
+	$(Q)cp tests/fuzz/seeds/virtio-gpu/* $(OUT)/fuzz/virtio-gpu/
+	$(Q)set -e; for t in elf bzimage virtq ahci e1000 virtio-net usbip xhci virtio-gpu; do \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
 		$(BIN)/fuzz-$$t $(OUT)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=131072 -timeout=10 \
 			> $(OUT)/fuzz/$$t.log 2>&1 || { tail -40 $(OUT)/fuzz/$$t.log; exit 1; }; \

@@ -126,7 +126,7 @@ static int ensure_image(const char *path, char *why, size_t why_len)
 }
 
 /* The probe guest's workload: the line's parameters but the runner's own
- * (native_*, backend_*). */
+ * (native_*, backend_*, qemu_*, usb_host=, hc=, gl=). */
 static void guest_params(const char *params, char *out, size_t len)
 {
 	char copy[SUITE_PARAMS_MAX], *save, *w;
@@ -136,7 +136,8 @@ static void guest_params(const char *params, char *out, size_t len)
 	out[0] = 0;
 	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
 		if (strncmp(w, "native_", 7) && strncmp(w, "backend_", 8) && strncmp(w, "qemu_", 5) &&
-		    strncmp(w, "usb_host=", 9) && strncmp(w, "hc=", 3) && n < len)
+		    strncmp(w, "usb_host=", 9) && strncmp(w, "hc=", 3) && strncmp(w, "gl=", 3) &&
+		    n < len)
 			n += (size_t)snprintf(out + n, len - n, "%s%s", n ? " " : "", w);
 }
 
@@ -144,9 +145,10 @@ int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode
 		  const struct suite_line *l, struct run_result *r, char *why, size_t why_len)
 {
 	bool usb = !strcmp(class, "usb") || !strcmp(class, "hid"), gfx = !strcmp(class, "gfx");
+	bool virgl;
 	/* The USB models fire no request probes: no stage view to trace. */
 	bool traced = ctx->trace && !usb;
-	char params[SUITE_PARAMS_MAX], delay[24], host[32] = "";
+	char params[SUITE_PARAMS_MAX], delay[24], host[32] = "", gl[16] = "";
 	char vmm[256], cli[256], disk[320], workload[400], json[256], log[256], trace[256];
 	char *argv[24];
 	cJSON *j, *rec;
@@ -159,9 +161,11 @@ int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode
 		 suite__param(l->params, "backend_delay_us", delay, sizeof(delay)) ? delay : "");
 	guest_params(l->params, params, sizeof(params));
 	/* Traced: the guest also stamps its doorbells (driver vs notify). */
-	/* pt (usb): a host device behind the xHCI, found by the same driver. */
+	/* pt (usb): a host device behind the xHCI, found by the same driver;
+	 * gfx pv with gl=virgl: the guest's virgl stream on virtio-gpu 3D. */
+	virgl = gfx && suite__param(l->params, "gl", gl, sizeof(gl)) && !strcmp(gl, "virgl");
 	snprintf(workload, sizeof(workload), "%s dev=%s %s%s", class,
-		 !strcmp(mode, "pt") ? "emul" : mode, params,
+		 !strcmp(mode, "pt") ? "emul" : virgl ? "virgl" : mode, params,
 		 traced && !strstr(params, "stamps=") ? " stamps=1" : "");
 	snprintf(json, sizeof(json), "%s/vmm.json", ctx->workdir);
 	snprintf(log, sizeof(log), "%s/vmm.log", ctx->workdir);
@@ -189,7 +193,7 @@ int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode
 		char size[24] = "1280x720";
 
 		suite__param(l->params, "size", size, sizeof(size));
-		snprintf(disk, sizeof(disk), "emul:mode=%s", size);
+		snprintf(disk, sizeof(disk), "%s:mode=%s%s", mode, size, virgl ? ",virgl" : "");
 		argv[argc++] = "--gfx";
 		argv[argc++] = disk;
 	} else {

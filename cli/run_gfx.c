@@ -11,6 +11,9 @@
  *           render node or an X server)
  *   pt      a GPU through VFIO: no IOMMU and no GPU here
  *   native  glmark2 on the host: no DRM device here
+ * Lines with pattern= are the probe guest's gfx workload on vioscope-vmm:
+ * emul its bochs-display, pv its virtio-gpu (2D; gl=virgl: a virgl stream
+ * rendered by virglrenderer), the display offering size= as its one mode.
  * Suite parameters: gl=soft|virgl (pv's device, above); size=WxH
  * (default 1280x720). glmark2 2023.01 renders
  * at the largest mode a connector offers, and Linux's virtio_gpu offers
@@ -49,12 +52,14 @@ static const char *gfx_unavailable(const struct run_ctx *ctx, const char *mode,
 	const char *why;
 
 	if (is_probe(params)) {
+		char gl[16] = "";
+
+		if (suite__param(params, "gl", gl, sizeof(gl)) && strcmp(mode, "pv"))
+			return "gl= sets the pv display (virtio-gpu 3D); the line without it has this mode";
 		if (!strcmp(ctx->hypervisor, "qemu"))
 			return "pattern= lines are the probe guest's: they run on vioscope-vmm";
-		if (!strcmp(mode, "emul"))
+		if (!strcmp(mode, "emul") || !strcmp(mode, "pv"))
 			return NULL;
-		if (!strcmp(mode, "pv"))
-			return "vioscope-vmm has no virtio-gpu yet";
 		return !strcmp(mode, "pt") ? "no GPU and no IOMMU here: nothing to pass through"
 					   : "no display on this host to draw on natively";
 	}
