@@ -270,7 +270,7 @@ CLI := $(BIN)/vioscope
 GUEST := $(BIN)/vioscope-guest.elf
 TESTS := $(BIN)/vioscope-tests
 
-.PHONY: all deps check check-slow check-nested demo bench bench-disk bench-disk-nested bench-net bench-net-nested bench-usb bench-probes \
+.PHONY: all deps check check-slow check-nested demo bench bench-disk bench-disk-nested bench-net bench-net-nested bench-usb bench-gfx bench-probes \
 	bench-regression bench-analyzers fuzz clean FORCE
 all: $(VMM) $(CLI) $(GUEST) $(TESTS)
 
@@ -474,6 +474,11 @@ bench-disk: deps
 bench-usb: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/bench-usb
+
+# make bench-gfx: bochs-display vs virtio-gpu 2D vs virgl, full frames and small rectangles.
+bench-gfx: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/bench-gfx
 
 # make bench-net: e1000 vs virtio-net vs host-native for the workloads/net frames.
 bench-net: deps

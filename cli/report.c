@@ -37,6 +37,7 @@
 
 struct ctx {
 	sqlite3 *db;
+	const char *out;		/* the report's directory */
 	struct rdb_run run;
 	struct charts *charts;
 	FILE *html;
@@ -223,6 +224,46 @@ static void trend(struct ctx *x, const struct rdb_cell *key, const char *name)
 }
 
 /* One class/workload: its table and charts. */
+/* Display cells: the last frame each mode's host side saw, saved beside
+ * the page (w<idx>-<mode>-frame.png) and shown next to the numbers. */
+static void frames(struct ctx *x, size_t first, size_t last, int idx)
+{
+	sqlite3_stmt *st;
+	bool any = false;
+	size_t i;
+
+	if (sqlite3_prepare_v2(x->db, "SELECT png FROM frames WHERE cell_id = ?", -1, &st, NULL))
+		return;			/* a database from before frames were kept */
+	for (i = first; i <= last; i++) {
+		char path[512], file[160];
+		FILE *f;
+
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, x->h[i].id);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			continue;
+		snprintf(file, sizeof(file), "w%d-%s-frame.png", idx, x->h[i].mode);
+		snprintf(path, sizeof(path), "%s/%s", x->out, file);
+		f = fopen(path, "wb");
+		if (!f)
+			continue;
+		fwrite(sqlite3_column_blob(st, 0), 1, (size_t)sqlite3_column_bytes(st, 0), f);
+		fclose(f);
+		if (!any)
+			fputs("<div class=\"frames\">\n", x->html);
+		any = true;
+		fprintf(x->html, "<figure><a href=\"%s\"><img src=\"%s\" width=\"320\" alt=\"", file,
+			file);
+		html__text(x->html, x->h[i].mode);
+		fputs(" frame\"></a><figcaption>", x->html);
+		html__text(x->html, x->h[i].mode);
+		fputs(": the last frame the host side saw</figcaption></figure>\n", x->html);
+	}
+	if (any)
+		fputs("</div>\n", x->html);
+	sqlite3_finalize(st);
+}
+
 static void workload(struct ctx *x, size_t first, size_t last, int idx)
 {
 	const struct rdb_cell *key = &x->h[first];
@@ -297,6 +338,7 @@ static void workload(struct ctx *x, size_t first, size_t last, int idx)
 	fputs("</table>\n", x->html);
 	if (!n)
 		return;
+	frames(x, first, last, idx);
 	snprintf(name, sizeof(name), "w%d-throughput", idx);
 	snprintf(title, sizeof(title), "%s %s: %s by mode", key->class, key->workload, key->metric);
 	charts__bars(x->charts, name, title, x->h[first].unit, labels, mn, lo, hi, n);
@@ -407,6 +449,7 @@ int cmd_report(int argc, char **argv)
 	if (argc - optind > 1)
 		die("report: give at most one run");
 	x.db = rdb__open(db_path, why, sizeof(why));
+	x.out = out;
 	if (!x.db)
 		die("report: %s", why);
 	if (optind < argc ? rdb__run(x.db, argv[optind], &x.run, why, sizeof(why)) :

@@ -448,6 +448,22 @@ static void store_iteration(sqlite3 *db, struct cell *c, const char *started, do
 			     cJSON_GetNumberValue(cJSON_GetObjectItem(s, "mean_ns")),
 			     cJSON_GetNumberValue(cJSON_GetObjectItem(s, "p50_ns")),
 			     cJSON_GetNumberValue(cJSON_GetObjectItem(s, "p99_ns")));
+	if (r->frame[0]) {		/* the cell keeps its last iteration's frame */
+		size_t len;
+		char *png = file__read(r->frame, &len);
+
+		if (png) {
+			check(db, sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO frames(cell_id, "
+						     "iteration_id, png) VALUES (?, ?, ?)", -1, &st,
+						     NULL), "frames");
+			sqlite3_bind_int64(st, 1, c->id);
+			sqlite3_bind_int64(st, 2, it);
+			sqlite3_bind_blob64(st, 3, png, len, SQLITE_STATIC);
+			check(db, sqlite3_step(st), "frames");
+			sqlite3_finalize(st);
+			free(png);
+		}
+	}
 	exec(db, "COMMIT");
 }
 

@@ -26,6 +26,7 @@ struct run_result {
 	uint64_t *samples;	/* per-I/O latency, ns (malloc'd), or NULL */
 	size_t nsamples;
 	struct cJSON *stages;	/* vioscope trace --stages line, or NULL */
+	char frame[256];	/* displays: the last frame's PNG, or "" */
 };
 
 void run_result__add(struct run_result *r, const char *name, const char *unit,

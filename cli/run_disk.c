@@ -193,7 +193,10 @@ int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode
 		char size[24] = "1280x720";
 
 		suite__param(l->params, "size", size, sizeof(size));
-		snprintf(disk, sizeof(disk), "%s:mode=%s%s", mode, size, virgl ? ",virgl" : "");
+		snprintf(r->frame, sizeof(r->frame), "%s/frame.png", ctx->workdir);
+		unlink(r->frame);
+		snprintf(disk, sizeof(disk), "%s:mode=%s%s,capture=%s", mode, size,
+			 virgl ? ",virgl" : "", r->frame);
 		argv[argc++] = "--gfx";
 		argv[argc++] = disk;
 	} else {

@@ -7,6 +7,7 @@
  * tried and completed) and the metrics with units and directions.
  */
 #include <cJSON.h>
+#include <math.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -138,27 +139,35 @@ static bool judge_shell(const struct suite_input *in, cJSON *rec, cJSON *metrics
 }
 
 /*
- * A DRM driver on our display model: the connector is connected with the
- * one mode the EDID offers, the fbdev console exists, and the model's
- * refreshes found frames (the console's text) to show.
+ * A DRM driver on our display model (bochs-display or virtio-gpu): the
+ * connector is connected with the one mode the EDID offers, the fbdev
+ * console exists, and the model showed frames (the console's text): found
+ * by its dirty-page refreshes, or flushed by the driver's commands.
  */
 static bool judge_drm(const struct suite_input *in, cJSON *rec, cJSON *metrics)
 {
 	const cJSON *d, *dev = NULL;
-	double frames = 0, pages = 0;
+	double frames = 0, pages = 0, bytes = 0;
 
 	(void)rec;
-	cJSON_ArrayForEach(d, cJSON_GetObjectItem(in->vmm, "devices"))
-		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(d, "model")) ?: "", "bochs-display"))
+	cJSON_ArrayForEach(d, cJSON_GetObjectItem(in->vmm, "devices")) {
+		const char *model = cJSON_GetStringValue(cJSON_GetObjectItem(d, "model")) ?: "";
+
+		if (!strcmp(model, "bochs-display") || !strcmp(model, "virtio-gpu"))
 			dev = d;
+	}
 	if (dev) {
 		const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(dev, "metrics"), "counters");
 
 		frames = cJSON_GetNumberValue(cJSON_GetObjectItem(c, "frames"));
 		pages = cJSON_GetNumberValue(cJSON_GetObjectItem(c, "dirty_pages"));
+		bytes = cJSON_GetNumberValue(cJSON_GetObjectItem(c, "transfer_bytes"));
 	}
 	metric__add(metrics, "frames_shown", "count", "higher_is_better", frames);
-	metric__add(metrics, "dirty_pages", "count", "lower_is_better", pages);
+	if (!isnan(pages))
+		metric__add(metrics, "dirty_pages", "count", "lower_is_better", pages);
+	if (!isnan(bytes))
+		metric__add(metrics, "transfer_bytes", "bytes", "lower_is_better", bytes);
 	return strstr(in->guest, "modes 1280x720") && strstr(in->guest, "l2: fb0: ") &&
 	       strstr(in->guest, "drmfb") && frames > 0;
 }
@@ -248,6 +257,7 @@ static const struct {
 	{ "xhci-passthrough", judge_fio },
 	{ "usb-host", judge_fio },
 	{ "bochs-model", judge_drm },
+	{ "virtio-gpu-model", judge_drm },
 	{ "e1000e-passthrough", judge_iperf },
 	{ "e1000-model", judge_iperf },
 	{ "virtio-net-model", judge_iperf },

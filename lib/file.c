@@ -8,6 +8,11 @@
 
 char *file__read_text(const char *path)
 {
+	return file__read(path, NULL);
+}
+
+char *file__read(const char *path, size_t *size)
+{
 	FILE *f = fopen(path, "rb");
 	size_t len = 0, cap = 0, n;
 	char *buf = NULL, *grown;
@@ -31,6 +36,8 @@ char *file__read_text(const char *path)
 	} while (n > 0);
 	fclose(f);
 	buf[len] = 0;
+	if (size)
+		*size = len;
 	return buf;
 }
 

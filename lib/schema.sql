@@ -85,3 +85,12 @@ CREATE INDEX runs_by_label ON runs(label, id);
 -- migration 2
 -- Which hypervisor ran the guest modes: vioscope-vmm or qemu.
 ALTER TABLE runs ADD COLUMN hypervisor TEXT NOT NULL DEFAULT 'vioscope-vmm';
+
+-- migration 3
+-- A display cell's last frame as the host saw it (PNG), from its last
+-- iteration: the report shows it beside the numbers.
+CREATE TABLE frames (
+	cell_id INTEGER PRIMARY KEY REFERENCES cells(id) ON DELETE CASCADE,
+	iteration_id INTEGER NOT NULL REFERENCES iterations(id) ON DELETE CASCADE,
+	png BLOB NOT NULL
+);
