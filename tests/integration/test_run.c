@@ -252,7 +252,8 @@ Test(run, usb_and_gfx_classes_run_on_the_reference_vmm)
 	fputs("option iterations=1 min-iterations=1\n"
 	      "usb rr rw=randread bs=4096 iodepth=1 ios=200 verify=1 native_runtime=1\n"
 	      "usb keys events=100 interval=3000\n"
-	      "gfx sq pattern=rects size=320x240 frames=50\n", f);
+	      "gfx sq pattern=rects size=320x240 frames=50\n"
+	      "gfx sq3 pattern=rects size=320x240 frames=50 gl=virgl\n", f);
 	fclose(f);
 	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "run", "--suite", usb_suite,
 					  "--db", db_path, "--workdir", workdir, "--label", "u", NULL },
@@ -273,14 +274,31 @@ Test(run, usb_and_gfx_classes_run_on_the_reference_vmm)
 			   "AND m.name = 'lat_p50' AND m.value > 0"), 2);
 	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name LIKE 'verify_mismatches%' AND "
 			   "value != 0"), 0);
-	/* The display: the probe guest's frames on bochs-display (emul). */
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE workload = 'sq' AND mode = 'emul' AND "
-			   "status = 'done'"), 1);
-	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE workload = 'sq' AND mode = 'pv' AND "
-			   "status = 'unavailable'"), 1);
+	/* The displays: the probe guest's frames on bochs-display (emul),
+	 * virtio-gpu 2D (pv) and virgl (pv, gl=virgl), each cell keeping its
+	 * last frame for the report. */
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE workload LIKE 'sq%' AND status = 'done'"),
+		     3);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE workload = 'sq3' AND mode = 'emul' AND "
+			   "status = 'unavailable'"), 1, "gl= is the pv display's");
 	cr_assert_eq(q(db, "SELECT COUNT(*) FROM metrics WHERE name = 'frame_mismatches' AND "
-			   "value = 0"), 1);
+			   "value = 0"), 3);
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM frames WHERE hex(substr(png, 1, 4)) = '89504E47'"), 3);
 	sqlite3_close(db);
 	free(out);
 	free(err);
+	{
+		char report[300], png[340], *html;
+
+		snprintf(report, sizeof(report), "%s/report", dir);
+		cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "report", "--db",
+						  db_path, "--out", report, NULL }, &out, &err), 0, "%s", err);
+		snprintf(png, sizeof(png), "%s/index.html", report);
+		html = file__read_text(png);
+		cr_assert_not_null(html);
+		cr_assert_not_null(strstr(html, "-frame.png"), "the frames beside the numbers");
+		free(html);
+		free(out);
+		free(err);
+	}
 }
