@@ -57,6 +57,10 @@ static int count_dir(const char *path)
 	return n;
 }
 
+/* What virglrenderer's EGL needs to render without a GPU (Debian's paths). */
+#define MESA_EGL	"/usr/lib/x86_64-linux-gnu/libEGL_mesa.so.0"
+#define MESA_SWRAST	"/usr/lib/x86_64-linux-gnu/dri/swrast_dri.so"
+
 static void add(struct check *c, unsigned int *n, const char *name, bool ok, const char *detail)
 {
 	c[*n].name = name;
@@ -67,7 +71,7 @@ static void add(struct check *c, unsigned int *n, const char *name, bool ok, con
 
 int cmd_doctor(int argc, char **argv)
 {
-	struct check c[13];
+	struct check c[15];
 	bool json = argc > 1 && !strcmp(argv[1], "--json");
 	const char *kind = env__kvm_kind();
 	char why[96], vhost_why[96] = "";
@@ -102,9 +106,16 @@ int cmd_doctor(int argc, char **argv)
 	    kvm ? "xHCI model and the USB/IP channel with the USB disk and the latency keyboard"
 		: why);
 	add(c, &n, "usb-host", run__have_usb_device(),
-	    run__have_usb_device() ? "a USB device is here, but usbfs pass-through is not built yet"
+	    run__have_usb_device() ? "a USB device is here: --usb-host VID:PID passes it through usbfs"
 				   : "no USB device on this host (/sys/bus/usb has none): USB "
 				     "pass-through is unavailable");
+	/* Displays: the models are always there; virgl renders with Mesa. */
+	add(c, &n, "vmm-gfx", kvm,
+	    kvm ? "bochs-display (KVM dirty log) and virtio-gpu 2D for the probe guest" : why);
+	add(c, &n, "vmm-virgl", kvm && !access(MESA_EGL, R_OK) && !access(MESA_SWRAST, R_OK),
+	    !kvm ? why : access(MESA_EGL, R_OK) || access(MESA_SWRAST, R_OK)
+	    ? "no Mesa EGL / llvmpipe (scripts/install-deps): virtio-gpu's virgl cannot render"
+	    : "virtio-gpu virgl: virglrenderer on EGL surfaceless, Mesa llvmpipe");
 	/* What vioscope run --hypervisor qemu can do beyond the disk. */
 	add(c, &n, "qemu-net", qemu && geteuid() == 0 && run__have("iperf3"),
 	    !qemu ? "needs qemu-system-x86_64" : geteuid() ? "the namespace and TAP need root"

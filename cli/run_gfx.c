@@ -23,6 +23,7 @@
  * not work in its DRM build: "glwindow has never been initialized".)
  */
 #include <cJSON.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +31,31 @@
 #include "cli/run.h"
 #include "hypervisor/qemu/qemu.h"
 #include "lib/glmark2.h"
+
+/* A display controller on the host's PCI bus (class 03). */
+static bool have_gpu(void)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	struct dirent *e;
+	bool any = false;
+
+	while (d && !any && (e = readdir(d))) {
+		char path[300], class[16] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class", e->d_name);
+		f = fopen(path, "r");
+		if (f && fgets(class, sizeof(class), f))
+			any = !strncmp(class, "0x03", 4);
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return any;
+}
 
 /* A line with pattern= is the probe guest's gfx workload on vioscope-vmm;
  * the others are glmark2 in a Linux guest under QEMU. */
@@ -60,8 +86,14 @@ static const char *gfx_unavailable(const struct run_ctx *ctx, const char *mode,
 			return "pattern= lines are the probe guest's: they run on vioscope-vmm";
 		if (!strcmp(mode, "emul") || !strcmp(mode, "pv"))
 			return NULL;
-		return !strcmp(mode, "pt") ? "no GPU and no IOMMU here: nothing to pass through"
-					   : "no display on this host to draw on natively";
+		if (strcmp(mode, "pt"))
+			return "no display on this host to draw on natively";
+		if (!have_gpu() || !run__have_iommu())
+			return !have_gpu() && !run__have_iommu() ? "no GPU and no IOMMU here: nothing to pass through"
+			       : !have_gpu() ? "no GPU on this host: nothing to pass through"
+			       : "no IOMMU here: VFIO pass-through of the GPU cannot run";
+		return "the probe guest has no driver for a real GPU: pass-through is for a Linux "
+		       "guest (glmark2 lines)";
 	}
 	if (!strcmp(mode, "pt"))
 		return run__have_iommu() ? "VFIO pass-through of a GPU is not built yet"
