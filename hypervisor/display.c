@@ -35,7 +35,8 @@ int display__set_mode(struct display *d, uint32_t w, uint32_t h, uint64_t pitch)
 		uint8_t *p = realloc(d->shadow, need);
 
 		if (!p) {
-			display__off(d);
+			d->on = false;
+			d->width = d->height = 0;
 			return -ENOMEM;
 		}
 		d->shadow = p;
@@ -43,6 +44,7 @@ int display__set_mode(struct display *d, uint32_t w, uint32_t h, uint64_t pitch)
 	}
 	memset(d->shadow, 0, need);
 	memset(d->seen, 0, MAX_STAMPS * sizeof(d->seen[0]));	/* a new run */
+	d->on = true;
 	d->width = w;
 	d->height = h;
 	d->pitch = pitch;
@@ -52,14 +54,14 @@ int display__set_mode(struct display *d, uint32_t w, uint32_t h, uint64_t pitch)
 
 void display__off(struct display *d)
 {
-	d->width = d->height = 0;
+	d->on = false;
 }
 
 void display__shown(struct display *d)
 {
 	uint32_t px;
 
-	if (!d->width)
+	if (!d->on)
 		return;
 	/* The gfx workload's stamp in pixel (0, 0): its frame is now on the
 	 * screen (abi.h). */
@@ -77,7 +79,7 @@ int64_t display__verify(const struct display *d, uint32_t pattern, uint32_t w, u
 	uint64_t k, bad = 0;
 	uint32_t *want, x, y;
 
-	if (!frames || d->width != w || d->height != h || w < VIO_RECT || h < VIO_RECT ||
+	if (!frames || !d->on || d->width != w || d->height != h || w < VIO_RECT || h < VIO_RECT ||
 	    !(want = calloc((size_t)w * h, 4)))
 		return -1;
 	if (pattern == VIO_GFX_FULL) {

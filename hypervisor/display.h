@@ -1,6 +1,7 @@
 #ifndef VIOSCOPE__DISPLAY_H
 #define VIOSCOPE__DISPLAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,7 +14,8 @@
  * The caller holds its own lock around every call.
  */
 struct display {
-	uint32_t width, height;		/* of the shown frame; 0 when none */
+	bool on;			/* a frame is being shown */
+	uint32_t width, height;		/* of the last frame shown; 0 when none */
 	uint64_t pitch;			/* bytes per shadow row */
 	uint8_t *shadow;
 	size_t shadow_size;
@@ -25,7 +27,8 @@ int display__init(struct display *d);
 void display__exit(struct display *d);
 /* A new mode: a cleared shadow of h rows of pitch bytes, a new gfx run. */
 int display__set_mode(struct display *d, uint32_t w, uint32_t h, uint64_t pitch);
-/* No frame (the scanout was disabled). */
+/* The screen goes dark (the scanout was disabled): nothing to check or
+ * time until the next mode; the last frame stays for the capture. */
 void display__off(struct display *d);
 /* The shadow changed: notes the stamp in pixel (0, 0) if it is new. */
 void display__shown(struct display *d);
@@ -35,7 +38,7 @@ int64_t display__verify(const struct display *d, uint32_t pattern, uint32_t w, u
 			uint64_t frames);
 /* Host ns when frame k's stamp was first shown, 0 if never. */
 uint64_t display__seen(const struct display *d, uint64_t frame);
-/* The shadow as an RGB PNG: 0, -ENODATA without a frame, or -errno. */
+/* The last frame shown as an RGB PNG: 0, -ENODATA without one, or -errno. */
 int display__capture_png(const struct display *d, const char *path);
 /* An EDID 1.4 block (128 bytes) offering one mode, w x h at 60 Hz. */
 void display__edid(uint8_t *e, uint32_t w, uint32_t h);

@@ -49,6 +49,15 @@ bool virtio_pci__has_feature(const struct virtio_pci *vp, unsigned int bit)
 	return vp->driver_features & (1ULL << bit);
 }
 
+int virtio_queue__pop(struct virtio_queue *q, struct virtq_req *r)
+{
+	int ret = q->enabled ? virtq__pop(&q->vq, r) : 0;
+
+	if (ret == 0 && q->enabled && virtq__enable_notify(&q->vq))
+		ret = virtq__pop(&q->vq, r);	/* arrived while we re-armed */
+	return ret;
+}
+
 void virtio_pci__signal(struct virtio_pci *vp, struct virtio_queue *q)
 {
 	if (!virtq__should_notify(&q->vq))

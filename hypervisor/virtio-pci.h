@@ -71,6 +71,10 @@ int virtio_pci__init(struct virtio_pci *vp, struct kvm *kvm, struct device *dev,
 		     const struct virtio_dev_ops *ops, void *priv);
 void virtio_pci__exit(struct virtio_pci *vp);
 bool virtio_pci__has_feature(const struct virtio_pci *vp, unsigned int bit);
+/* The next chain of an enabled queue; with none, notifications re-armed
+ * (EVENT_IDX) and the ring checked once more for one that came meanwhile.
+ * virtq__pop's returns; 0 on a disabled queue. Under q->lock. */
+int virtio_queue__pop(struct virtio_queue *q, struct virtq_req *r);
 /* Interrupts the driver for queue q if its ring asks for it. */
 void virtio_pci__signal(struct virtio_pci *vp, struct virtio_queue *q);
 

@@ -5,7 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
 #include <math.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,6 +246,35 @@ void test_mmio_write(struct kvm *kvm, uint64_t addr, uint32_t v, uint32_t len)
 {
 	cr_assert(bus__dispatch(&kvm->mmio_bus, addr, &v, len, true), "nothing at %#lx",
 		  (unsigned long)addr);
+}
+
+#define COMMON(f) offsetof(struct virtio_pci_common_cfg, f)
+
+void test_virtio_bring_up(struct kvm *kvm, uint64_t bar, uint32_t features, unsigned int nr,
+			  uint16_t qsize, uint64_t ring, uint64_t stride)
+{
+	unsigned int q;
+
+	test_mmio_write(kvm, bar + COMMON(device_status), 0, 1);
+	test_mmio_write(kvm, bar + COMMON(device_status),
+			VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
+	test_mmio_write(kvm, bar + COMMON(guest_feature_select), 0, 4);
+	test_mmio_write(kvm, bar + COMMON(guest_feature), features, 4);
+	test_mmio_write(kvm, bar + COMMON(guest_feature_select), 1, 4);
+	test_mmio_write(kvm, bar + COMMON(guest_feature), 1, 4);	/* VERSION_1 */
+	test_mmio_write(kvm, bar + COMMON(device_status), 0x0b, 1);
+	cr_assert(test_mmio_read(kvm, bar + COMMON(device_status), 1) & VIRTIO_CONFIG_S_FEATURES_OK,
+		  "features accepted");
+	for (q = 0; q < nr; q++) {
+		test_mmio_write(kvm, bar + COMMON(queue_select), q, 2);
+		test_mmio_write(kvm, bar + COMMON(queue_size), qsize, 2);
+		test_mmio_write(kvm, bar + COMMON(queue_desc_lo), (uint32_t)(ring + q * stride), 4);
+		test_mmio_write(kvm, bar + COMMON(queue_avail_lo), (uint32_t)(ring + q * stride + 0x1000), 4);
+		test_mmio_write(kvm, bar + COMMON(queue_used_lo), (uint32_t)(ring + q * stride + 0x2000), 4);
+		test_mmio_write(kvm, bar + COMMON(queue_enable), 1, 2);
+	}
+	test_mmio_write(kvm, bar + COMMON(device_status), 0x0f, 1);
+	cr_assert_eq(test_mmio_read(kvm, bar + COMMON(device_status), 1), 0x0f, "driver OK");
 }
 
 void test_fake_kvm_evloop(struct kvm *kvm)

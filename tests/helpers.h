@@ -40,6 +40,12 @@ void test_fake_kvm_free(struct kvm *kvm);
  * reach a device). */
 uint32_t test_mmio_read(struct kvm *kvm, uint64_t addr, uint32_t len);
 void test_mmio_write(struct kvm *kvm, uint64_t addr, uint32_t v, uint32_t len);
+/* A virtio-pci driver's bring-up (virtio 1.2, 3.1.1) on the device whose
+ * common configuration is at bar (offset 0): reset, features (bits 0-31,
+ * and VERSION_1), FEATURES_OK, queues 0..nr-1 of qsize entries with their
+ * rings at ring + q * stride (avail +0x1000, used +0x2000), DRIVER_OK. */
+void test_virtio_bring_up(struct kvm *kvm, uint64_t bar, uint32_t features, unsigned int nr,
+			  uint16_t qsize, uint64_t ring, uint64_t stride);
 /* For NIC models: a running event loop on kvm (stopped and freed by
  * test_fake_kvm_free), and a datagram socketpair carrying header + frame
  * as a TAP does; returns the test's end, args gets "fd=N" for --net. */

@@ -123,8 +123,8 @@ static unsigned int refresh(struct bochs *b)
 	if (!mode_valid(b))
 		goto out;
 	visible(b, &start, &len, &pitch);
-	if (b->disp.width != b->vbe[VBE_XRES] || b->disp.height != b->vbe[VBE_YRES] ||
-	    b->disp.pitch != pitch) {
+	if (!b->disp.on || b->disp.width != b->vbe[VBE_XRES] ||
+	    b->disp.height != b->vbe[VBE_YRES] || b->disp.pitch != pitch) {
 		/* A mode set, or the guest moved the geometry under an enabled
 		 * mode: the shadow follows, and the whole frame is copied. */
 		if (display__set_mode(&b->disp, b->vbe[VBE_XRES], b->vbe[VBE_YRES], pitch))
@@ -395,11 +395,11 @@ static void bochs__exit(struct device *dev)
 	if (b->fb && b->capture[0]) {
 		pthread_mutex_lock(&b->lock);
 		refresh(b);
-		ret = mode_valid(b) ? display__capture_png(&b->disp, b->capture) : -ENODATA;
+		ret = display__capture_png(&b->disp, b->capture);
 		pthread_mutex_unlock(&b->lock);
 		if (ret)
 			pr_warn("%s: no frame saved to %s: %s", dev->name, b->capture,
-				ret == -ENODATA ? "no valid mode set" : strerror(-ret));
+				ret == -ENODATA ? "no frame was shown" : strerror(-ret));
 	}
 	if (b->fb)
 		munmap(b->fb, FB_SIZE);

@@ -294,9 +294,7 @@ static void vblk__notify(struct virtio_pci *vp, unsigned int qi)
 		return;
 	for (;;) {
 		pthread_mutex_lock(&q->lock);
-		ret = q->enabled ? virtq__pop(&q->vq, vr) : 0;
-		if (ret == 0 && q->enabled && virtq__enable_notify(&q->vq))
-			ret = virtq__pop(&q->vq, vr);	/* arrived while we re-armed */
+		ret = virtio_queue__pop(q, vr);
 		if (ret < 0 && ret != -VIRTQ_ERR_HEAD) {
 			/* A malformed chain: answer it (no status byte is safe). */
 			counter__inc(vb->bad_requests);

@@ -324,7 +324,7 @@ static uint32_t set_scanout(struct vgpu *g, struct vgpu_cmd *c)
 		return bad_parameter(g);
 	/* A new resource or size is a new frame (a new gfx run); a page
 	 * flip between the same buffers keeps the stamps seen so far. */
-	if (g->scanout.resource_id != r->id || g->disp.width != req->r.width ||
+	if (!g->disp.on || g->scanout.resource_id != r->id || g->disp.width != req->r.width ||
 	    g->disp.height != req->r.height) {
 		if (display__set_mode(&g->disp, req->r.width, req->r.height,
 				      (uint64_t)req->r.width * 4)) {
@@ -384,7 +384,7 @@ static uint32_t resource_flush(struct vgpu *g, struct vgpu_cmd *c)
 		return bad_resource(g);
 	if (!rect_inside(&req->r, r->width, r->height))
 		return bad_parameter(g);
-	if (g->scanout.resource_id != r->id || !g->disp.width)
+	if (g->scanout.resource_id != r->id || !g->disp.on)
 		return VIRTIO_GPU_RESP_OK_NODATA;	/* not on screen: nothing to show */
 	/* The flushed rectangle, clipped to what the scanout shows. */
 	f.x = req->r.x > s->x ? req->r.x : s->x;
@@ -569,9 +569,7 @@ static void vgpu__notify(struct virtio_pci *vp, unsigned int qi)
 		uint64_t t0 = now_ns();
 		uint32_t len = 0;
 
-		ret = q->enabled ? virtq__pop(&q->vq, r) : 0;
-		if (ret == 0 && q->enabled && virtq__enable_notify(&q->vq))
-			ret = virtq__pop(&q->vq, r);	/* arrived while we re-armed */
+		ret = virtio_queue__pop(q, r);
 		if (ret == 0 || ret == -VIRTQ_ERR_HEAD)
 			break;
 		if (ret < 0)
@@ -712,7 +710,7 @@ static void vgpu__exit(struct device *dev)
 		ret = display__capture_png(&g->disp, g->capture);
 		if (ret)
 			pr_warn("%s: no frame saved to %s: %s", dev->name, g->capture,
-				ret == -ENODATA ? "nothing on the scanout" : strerror(-ret));
+				ret == -ENODATA ? "no frame was shown" : strerror(-ret));
 	}
 	pthread_mutex_unlock(&g->lock);
 	vgpu__reset(&g->vp);
@@ -750,8 +748,8 @@ static void vgpu__to_json(struct device *dev, cJSON *obj)
 	struct vgpu *g = dev->priv;
 
 	pthread_mutex_lock(&g->lock);
-	cJSON_AddNumberToObject(obj, "xres", g->disp.width);
-	cJSON_AddNumberToObject(obj, "yres", g->disp.height);
+	cJSON_AddNumberToObject(obj, "xres", g->disp.on ? g->disp.width : 0);
+	cJSON_AddNumberToObject(obj, "yres", g->disp.on ? g->disp.height : 0);
 	cJSON_AddBoolToObject(obj, "virgl", g->virgl_state > 0);
 	cJSON_AddNumberToObject(obj, "cursor_x", g->cursor.x);
 	cJSON_AddNumberToObject(obj, "cursor_y", g->cursor.y);

@@ -180,9 +180,7 @@ static void vusbip__notify(struct virtio_pci *vp, unsigned int qi)
 		uint64_t t0 = now_ns();
 		uint32_t len = 0;
 
-		ret = q->enabled ? virtq__pop(&q->vq, r) : 0;
-		if (ret == 0 && q->enabled && virtq__enable_notify(&q->vq))
-			ret = virtq__pop(&q->vq, r);	/* arrived while we re-armed */
+		ret = virtio_queue__pop(q, r);
 		if (ret == 0 || ret == -VIRTQ_ERR_HEAD)
 			break;
 		if (ret < 0)

@@ -47,31 +47,13 @@ static uint64_t metric(const char *name) { return metrics__value(&dev->metrics, 
 
 static void start(const char *args, uint32_t features)
 {
-	unsigned int q;
-
 	log_level = LOG_ERR - 1;
 	kvm = test_fake_kvm_with_ram(RAM);
 	dev = device__create(kvm, "virtio-gpu", args);
 	cr_assert_not_null(dev);
 	bar = pci__bar_address(kvm->pci.slots[0], 0);
 	cr_assert_eq(pci__cfg16(kvm->pci.slots[0], 2), 0x1040 + 16, "virtio-gpu");
-	wr(COMMON(device_status), 0, 1);
-	wr(COMMON(device_status), VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
-	wr(COMMON(guest_feature_select), 0, 4);
-	wr(COMMON(guest_feature), features, 4);
-	wr(COMMON(guest_feature_select), 1, 4);
-	wr(COMMON(guest_feature), 1, 4);		/* VERSION_1 */
-	wr(COMMON(device_status), 0x0b, 1);
-	for (q = 0; q < 2; q++) {
-		wr(COMMON(queue_select), q, 2);
-		wr(COMMON(queue_size), QSIZE, 2);
-		wr(COMMON(queue_desc_lo), Q(q), 4);
-		wr(COMMON(queue_avail_lo), Q(q) + 0x1000, 4);
-		wr(COMMON(queue_used_lo), Q(q) + 0x2000, 4);
-		wr(COMMON(queue_enable), 1, 2);
-	}
-	wr(COMMON(device_status), 0x0f, 1);
-	cr_assert_eq(rd(COMMON(device_status), 1), 0x0f, "driver OK");
+	test_virtio_bring_up(kvm, bar, features, 2, QSIZE, Q(0), Q(1) - Q(0));
 }
 
 static void setup(void)

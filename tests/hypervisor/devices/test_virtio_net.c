@@ -72,25 +72,7 @@ TestSuite(virtio_net, .init = setup, .fini = teardown);
 
 static void bring_up(uint32_t features)
 {
-	int q;
-
-	wr(COMMON(device_status), 0, 1);
-	wr(COMMON(device_status), VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
-	wr(COMMON(guest_feature_select), 0, 4);
-	wr(COMMON(guest_feature), features, 4);
-	wr(COMMON(guest_feature_select), 1, 4);
-	wr(COMMON(guest_feature), 1, 4);	/* VERSION_1 */
-	wr(COMMON(device_status), 0x0b, 1);
-	cr_assert(rd(COMMON(device_status), 1) & VIRTIO_CONFIG_S_FEATURES_OK);
-	for (q = 0; q < 3; q++) {
-		wr(COMMON(queue_select), (uint32_t)q, 2);
-		wr(COMMON(queue_size), QSIZE, 2);
-		wr(COMMON(queue_desc_lo), RING(q), 4);
-		wr(COMMON(queue_avail_lo), RING(q) + 0x1000, 4);
-		wr(COMMON(queue_used_lo), RING(q) + 0x2000, 4);
-		wr(COMMON(queue_enable), 1, 2);
-	}
-	wr(COMMON(device_status), 0x0f, 1);
+	test_virtio_bring_up(kvm, bar, features, 3, QSIZE, RING(0), RING(1) - RING(0));
 }
 
 /* Makes chain `head` available on queue q and kicks it. */

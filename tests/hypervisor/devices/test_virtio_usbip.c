@@ -36,17 +36,13 @@ static uint64_t bar;
 static uint32_t seq;
 
 static void *gpa(uint64_t a) { return (uint8_t *)kvm->ram + a; }
-static uint32_t rd(uint64_t off, uint32_t len) { return test_mmio_read(kvm, bar + off, len); }
 static void wr(uint64_t off, uint32_t v, uint32_t len) { test_mmio_write(kvm, bar + off, v, len); }
 static uint64_t metric(const char *name) { return metrics__value(&dev->metrics, name); }
-
-#define COMMON(f) offsetof(struct virtio_pci_common_cfg, f)
 
 static void setup(void)
 {
 	char args[128];
 	int fd = mkstemp(image);
-	unsigned int q;
 
 	log_level = LOG_ERR - 1;
 	close(fd);
@@ -57,21 +53,7 @@ static void setup(void)
 	cr_assert_not_null(dev);
 	bar = pci__bar_address(kvm->pci.slots[0], 0);
 	cr_assert_eq(pci__cfg16(kvm->pci.slots[0], 2), 0x1040 + 63, "vioscope's own device type");
-	wr(COMMON(device_status), 0, 1);
-	wr(COMMON(device_status), VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER, 1);
-	wr(COMMON(guest_feature_select), 1, 4);
-	wr(COMMON(guest_feature), 1, 4);
-	wr(COMMON(device_status), 0x0b, 1);
-	for (q = 0; q < 2; q++) {
-		wr(COMMON(queue_select), q, 2);
-		wr(COMMON(queue_size), QSIZE, 2);
-		wr(COMMON(queue_desc_lo), Q(q), 4);
-		wr(COMMON(queue_avail_lo), Q(q) + 0x1000, 4);
-		wr(COMMON(queue_used_lo), Q(q) + 0x2000, 4);
-		wr(COMMON(queue_enable), 1, 2);
-	}
-	wr(COMMON(device_status), 0x0f, 1);
-	cr_assert_eq(rd(COMMON(device_status), 1), 0x0f, "driver OK");
+	test_virtio_bring_up(kvm, bar, 0, 2, QSIZE, Q(0), Q(1) - Q(0));
 	seq = 0;
 }
 
