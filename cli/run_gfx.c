@@ -76,12 +76,12 @@ static const char *gfx_unavailable(const struct run_ctx *ctx, const char *mode,
 				   size_t len)
 {
 	const char *why;
+	char gl[16] = "";
 
+	if (suite__param(params, "gl", gl, sizeof(gl)) && strcmp(gl, "soft") &&
+	    !strcmp(mode, "emul"))
+		return "gl= sets the pv display (virtio-gpu 3D); the line without it has this mode";
 	if (is_probe(params)) {
-		char gl[16] = "";
-
-		if (suite__param(params, "gl", gl, sizeof(gl)) && !strcmp(mode, "emul"))
-			return "gl= sets the pv display (virtio-gpu 3D); the line without it has this mode";
 		if (!strcmp(ctx->hypervisor, "qemu"))
 			return "pattern= lines are the probe guest's: they run on vioscope-vmm";
 		if (!strcmp(mode, "emul") || !strcmp(mode, "pv"))

@@ -4,9 +4,10 @@
  * image boots under QEMU (TCG here) and its agent runs fio on QEMU's AHCI
  * and virtio-blk disks, iperf3 over e1000 and virtio-net against a server
  * in a network namespace of the run's own (and the same between two
- * namespaces over a veth pair, the native ceiling), and glmark2 on virtio-gpu (2D
- * and virgl) at the one mode asked for; the figures land in the database with their
- * units, directions and the accelerator, and the report puts the disk
+ * namespaces over a veth pair, the native ceiling), and glmark2 on
+ * bochs-display and virtio-gpu (2D and virgl) at the one mode asked for;
+ * the figures land in the database with their units, directions and the
+ * accelerator, and the report puts the disk
  * cells beside vioscope-vmm's.
  */
 #include <criterion/criterion.h>
@@ -185,7 +186,7 @@ Test(qemu_run, fio_on_usb_storage_over_xhci_ehci_and_usbip, .timeout = 600)
 	qemu_run_done(&r);
 }
 
-Test(qemu_run, glmark2_in_a_linux_guest_on_virtio_gpu_2d_and_virgl_at_the_one_mode,
+Test(qemu_run, glmark2_in_a_linux_guest_on_bochs_virtio_gpu_and_virgl_at_the_one_mode,
      .timeout = 900)
 {
 	struct qrun r;
@@ -204,11 +205,14 @@ Test(qemu_run, glmark2_in_a_linux_guest_on_virtio_gpu_2d_and_virgl_at_the_one_mo
 	/* virtio-gpu's own EDID offers up to 5120x2160: a surface of 1024x768
 	 * (which the run checks) shows the agent's one-mode EDID was taken;
 	 * the run also checks the renderer is virgl for gl=virgl. */
-	qemu_run(&r, "gfx g size=1024x768\ngfx v size=1024x768 gl=virgl", "pv");
-	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 2);
+	qemu_run(&r, "gfx g size=1024x768\ngfx v size=1024x768 gl=virgl", "emul,pv");
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 3,
+		     "bochs-display, virtio-gpu, virtio-gpu-gl");
+	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM cells WHERE workload = 'v' AND mode = 'emul' AND "
+			     "status = 'unavailable'"), 1, "gl=virgl is the pv display's");
 	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name = 'fps_mean' AND value > 0 "
-			     "AND direction = 'higher_is_better'"), 2);
+			     "AND direction = 'higher_is_better'"), 3);
 	cr_assert_eq(q(r.db, "SELECT COUNT(*) FROM metrics WHERE name LIKE 'frame_time_%' AND "
-			     "unit = 'ms' AND value > 0"), 10, "one per scene of workloads/glmark2/scenes");
+			     "unit = 'ms' AND value > 0"), 15, "one per scene of workloads/glmark2/scenes");
 	qemu_run_done(&r);
 }
