@@ -255,6 +255,7 @@ GUEST_OBJS := \
 	hypervisor/guest/usbip.o \
 	hypervisor/guest/hid.o \
 	hypervisor/guest/gpu.o \
+	hypervisor/guest/virgl.o \
 	hypervisor/guest/gfx.o
 
 GUEST_CFLAGS := -O2 -g -std=gnu11 -ffreestanding -nostdlib -fno-pic -fno-pie \

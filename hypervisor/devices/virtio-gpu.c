@@ -248,7 +248,14 @@ static uint32_t attach_backing(struct vgpu *g, struct vgpu_cmd *c)
 	r->backing = iov;
 	r->nr_backing = req->nr_entries;
 	r->backing_bytes = total;
-	return r->is_3d ? vgpu_virgl__attach(g, r) : VIRTIO_GPU_RESP_OK_NODATA;
+	if (r->is_3d && vgpu_virgl__attach(g, r) != VIRTIO_GPU_RESP_OK_NODATA) {
+		r->backing = NULL;	/* the renderer did not take it */
+		r->nr_backing = 0;
+		r->backing_bytes = 0;
+		free(iov);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	return VIRTIO_GPU_RESP_OK_NODATA;
 bad:
 	free(iov);
 	counter__inc(g->bad_backing);

@@ -19,6 +19,7 @@
  *          then RESOURCE_FLUSH; the VMM reads the target back.
  */
 #include "hypervisor/guest/gpu.h"
+#include "hypervisor/guest/virgl.h"
 
 #define MAX_FRAMES	100000
 #define GFX_VECTOR	(INTR_MSIX_BASE + 1)
@@ -223,75 +224,12 @@ static uint32_t pv_frame(const struct gfx *g, uint64_t k)
 	return ggpu_submit();
 }
 
-/* virgl's command stream (virglrenderer's virgl_protocol.h). */
-#define VIRGL_CMD(cmd, obj, len)	((uint32_t)(cmd) | (uint32_t)(obj) << 8 | (uint32_t)(len) << 16)
-#define CCMD_CREATE_OBJECT	1
-#define CCMD_SET_FRAMEBUFFER	5
-#define CCMD_CLEAR		7
-#define CCMD_INLINE_WRITE	9
-#define CCMD_BLIT		16
-#define OBJ_SURFACE		8
 #define PIPE_TEXTURE_2D		2
-#define PIPE_CLEAR_COLOR0	(1u << 2)
 #define BIND_RENDER_TARGET	(1u << 1)
 #define BIND_SAMPLER_VIEW	(1u << 3)
 #define CTX			1
 #define RES_SCREEN		1
 #define RES_TILE		2	/* rects: the 64x64 square, blitted into place */
-
-/* c / 255 as an IEEE-754 single, in integers (the guest has no FPU code). */
-static uint32_t unorm_f32(uint32_t c)
-{
-	uint64_t m;
-	uint32_t s = 1;
-
-	if (!c)
-		return 0;
-	if (c >= 255)
-		return 0x3f800000u;
-	while ((c << s) < 255)		/* c / 255 in [2^-s, 2^-s+1) */
-		s++;
-	m = (((uint64_t)c << (23 + s)) + 127) / 255;
-	if (m >> 24) {
-		m >>= 1;
-		s--;
-	}
-	return (127 - s) << 23 | (uint32_t)(m & 0x7fffff);
-}
-
-static uint32_t *set_fb(uint32_t *p, uint32_t surface)
-{
-	*p++ = VIRGL_CMD(CCMD_SET_FRAMEBUFFER, 0, 3);
-	*p++ = 1;			/* one colour buffer, no depth */
-	*p++ = 0;
-	*p++ = surface;
-	return p;
-}
-
-static uint32_t *clear(uint32_t *p, uint32_t rgb)
-{
-	*p++ = VIRGL_CMD(CCMD_CLEAR, 0, 8);
-	*p++ = PIPE_CLEAR_COLOR0;
-	*p++ = unorm_f32(rgb >> 16 & 0xff);
-	*p++ = unorm_f32(rgb >> 8 & 0xff);
-	*p++ = unorm_f32(rgb & 0xff);
-	*p++ = 0x3f800000u;		/* alpha 1.0 */
-	*p++ = 0;			/* depth (a double) and stencil */
-	*p++ = 0;
-	*p++ = 0;
-	return p;
-}
-
-static uint32_t *surface(uint32_t *p, uint32_t handle, uint32_t res)
-{
-	*p++ = VIRGL_CMD(CCMD_CREATE_OBJECT, OBJ_SURFACE, 5);
-	*p++ = handle;
-	*p++ = res;
-	*p++ = GPU_FORMAT_B8G8R8X8;
-	*p++ = 0;			/* level */
-	*p++ = 0;			/* first and last layer */
-	return p;
-}
 
 static uint32_t submit(uint32_t *stream, uint32_t *end, uint32_t fw, uint32_t fh)
 {
@@ -353,59 +291,29 @@ static int virgl_setup(struct gfx *g)
 	c[4] = 0;
 	c[5] = RES_SCREEN;
 	/* Surfaces on both, and the screen cleared (textures start undefined). */
-	p = surface(g->stream, 1, RES_SCREEN);
-	p = surface(p, 2, RES_TILE);
-	p = set_fb(p, 1);
-	p = clear(p, 0);
+	p = virgl__surface(g->stream, 1, RES_SCREEN, GPU_FORMAT_B8G8R8X8);
+	p = virgl__surface(p, 2, RES_TILE, GPU_FORMAT_B8G8R8X8);
+	p = virgl__set_framebuffer(p, 1);
+	p = virgl__clear(p, 0);
 	err = submit(g->stream, p, 0, 0);
 	return err ? gpu_failed("3D setup", err) : VIO_OK;
-}
-
-static uint32_t *blit(uint32_t *p, uint32_t x, uint32_t y)
-{
-	*p++ = VIRGL_CMD(CCMD_BLIT, 0, 21);
-	*p++ = 0xf;			/* RGBA, nearest */
-	*p++ = 0;			/* no scissor */
-	*p++ = 0;
-	*p++ = RES_SCREEN;
-	*p++ = 0;
-	*p++ = GPU_FORMAT_B8G8R8X8;
-	*p++ = x;
-	*p++ = y;
-	*p++ = 0;
-	*p++ = VIO_RECT;
-	*p++ = VIO_RECT;
-	*p++ = 1;
-	*p++ = RES_TILE;
-	*p++ = 0;
-	*p++ = GPU_FORMAT_B8G8R8X8;
-	*p++ = 0;
-	*p++ = 0;
-	*p++ = 0;
-	*p++ = VIO_RECT;
-	*p++ = VIO_RECT;
-	*p++ = 1;
-	return p;
 }
 
 /* Frame k as a stream; the stamp goes in inline, after the drawing. */
 static uint32_t virgl_frame(const struct gfx *g, uint64_t k, uint64_t *tsc)
 {
 	uint32_t *p = g->stream, x0 = vio_rect_x(k, g->w), y0 = vio_rect_y(k, g->h);
-	static const uint32_t stamp_box[11] = { RES_SCREEN, 0, 0, 4, 0, 0, 0, 0, 1, 1, 1 };
 
 	if (g->pattern == VIO_GFX_FULL) {
-		p = set_fb(p, 1);
-		p = clear(p, vio_color(k));
+		p = virgl__set_framebuffer(p, 1);
+		p = virgl__clear(p, vio_color(k));
 	} else {
-		p = set_fb(p, 2);
-		p = clear(p, vio_color(k));
-		p = blit(p, x0, y0);
+		p = virgl__set_framebuffer(p, 2);
+		p = virgl__clear(p, vio_color(k));
+		p = virgl__blit(p, RES_SCREEN, x0, y0, RES_TILE, VIO_RECT, VIO_RECT,
+				GPU_FORMAT_B8G8R8X8);
 	}
-	*p++ = VIRGL_CMD(CCMD_INLINE_WRITE, 0, 12);
-	memcpy(p, stamp_box, sizeof(stamp_box));
-	p += 11;
-	*p++ = vio_stamp(k);
+	p = virgl__write_pixel(p, RES_SCREEN, 0, 0, vio_stamp(k));
 	*tsc = rdtsc();
 	return g->pattern == VIO_GFX_FULL ? submit(g->stream, p, g->w, g->h)
 					  : submit(g->stream, p, x0 + VIO_RECT, y0 + VIO_RECT);

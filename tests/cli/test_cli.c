@@ -17,8 +17,9 @@ Test(cli, doctor_lists_every_environment)
 			      &out, &err), 0, "%s", err);
 	cr_assert_not_null(strstr(out, "KVM on this host:"));
 	for (const char *const *e = (const char *const[]){ "pvm-kvm", "real-kvm", "qemu-tcg",
-				 "vmm-net", "vhost-net", "vmm-usb", "usb-host", "qemu-net", "qemu-gfx", "qemu-virgl", "nested-testbed", "vfio", "tracing",
-				 NULL }; *e; e++)
+				 "vmm-net", "vhost-net", "vmm-usb", "usb-host", "vmm-gfx", "vmm-virgl",
+				 "qemu-net", "qemu-gfx", "qemu-virgl", "nested-testbed", "vfio",
+				 "tracing", NULL }; *e; e++)
 		cr_assert_not_null(strstr(out, *e), "%s missing: %s", *e, out);
 	free(out);
 	free(err);
@@ -27,7 +28,7 @@ Test(cli, doctor_lists_every_environment)
 			      &out, &err), 0);
 	j = cJSON_Parse(out);
 	cr_assert_not_null(j, "doctor --json is JSON: %s", out);
-	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "environments")), 13);
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "environments")), 15);
 	cJSON_Delete(j);
 	free(out);
 	free(err);
