@@ -20,6 +20,7 @@
 
 #include "hypervisor/device.h"
 #include "hypervisor/kvm.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 
 #define VIRTIO_VENDOR		0x1af4
@@ -56,6 +57,38 @@ int virtio_queue__pop(struct virtio_queue *q, struct virtq_req *r)
 	if (ret == 0 && q->enabled && virtq__enable_notify(&q->vq))
 		ret = virtq__pop(&q->vq, r);	/* arrived while we re-armed */
 	return ret;
+}
+
+void virtio_pci__serve(struct virtio_pci *vp, unsigned int qi, virtio_handle_t handle,
+		       struct metric_counter *malformed, struct metric_latency *ns)
+{
+	struct virtio_queue *q = &vp->queues[qi];
+	struct virtq_req *r = malloc(sizeof(*r));	/* 4 KiB of iovecs: not on the stack */
+	int ret;
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		uint64_t t0 = now_ns();
+		uint32_t len = 0;
+
+		ret = virtio_queue__pop(q, r);
+		if (ret == 0 || ret == -VIRTQ_ERR_HEAD)
+			break;
+		if (ret < 0)
+			counter__inc(malformed);
+		else
+			len = handle(vp, qi, r);
+		if (len == VIRTIO_HELD)
+			continue;
+		virtq__push(&q->vq, r->head, len);
+		virtio_pci__signal(vp, q);
+		if (ns)
+			latency__record(ns, now_ns() - t0);
+	}
+	pthread_mutex_unlock(&q->lock);
+	free(r);
 }
 
 void virtio_pci__signal(struct virtio_pci *vp, struct virtio_queue *q)

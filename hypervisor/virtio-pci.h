@@ -75,6 +75,17 @@ bool virtio_pci__has_feature(const struct virtio_pci *vp, unsigned int bit);
  * (EVENT_IDX) and the ring checked once more for one that came meanwhile.
  * virtq__pop's returns; 0 on a disabled queue. Under q->lock. */
 int virtio_queue__pop(struct virtio_queue *q, struct virtq_req *r);
+/*
+ * Serves queue qi of a request/response device until it is empty, under
+ * the queue's lock: handle() answers each chain with the bytes it wrote
+ * (VIRTIO_HELD: kept, the model pushes it later); a malformed chain is
+ * returned empty and counted in `malformed`; `ns` (optional) gets the time
+ * of each answer.
+ */
+#define VIRTIO_HELD	UINT32_MAX
+typedef uint32_t (*virtio_handle_t)(struct virtio_pci *vp, unsigned int qi, struct virtq_req *r);
+void virtio_pci__serve(struct virtio_pci *vp, unsigned int qi, virtio_handle_t handle,
+		       struct metric_counter *malformed, struct metric_latency *ns);
 /* Interrupts the driver for queue q if its ring asks for it. */
 void virtio_pci__signal(struct virtio_pci *vp, struct virtio_queue *q);
 

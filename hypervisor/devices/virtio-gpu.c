@@ -562,36 +562,22 @@ static void cursor_command(struct vgpu *g, const struct virtq_req *chain)
 	pthread_mutex_unlock(&g->lock);
 }
 
+static uint32_t vgpu__handle(struct virtio_pci *vp, unsigned int qi, struct virtq_req *r)
+{
+	struct vgpu *g = vp->priv;
+
+	if (qi == Q_CONTROL)
+		return vgpu__command(g, r);
+	cursor_command(g, r);
+	return 0;
+}
+
 static void vgpu__notify(struct virtio_pci *vp, unsigned int qi)
 {
 	struct vgpu *g = vp->priv;
-	struct virtio_queue *q = &vp->queues[qi];
-	struct virtq_req *r = malloc(sizeof(*r));
-	int ret;
 
-	if (!r)
-		return;
-	pthread_mutex_lock(&q->lock);
-	for (;;) {
-		uint64_t t0 = now_ns();
-		uint32_t len = 0;
-
-		ret = virtio_queue__pop(q, r);
-		if (ret == 0 || ret == -VIRTQ_ERR_HEAD)
-			break;
-		if (ret < 0)
-			counter__inc(g->short_commands);	/* a malformed chain: returned empty */
-		else if (qi == Q_CONTROL)
-			len = vgpu__command(g, r);
-		else
-			cursor_command(g, r);
-		virtq__push(&q->vq, r->head, len);
-		virtio_pci__signal(vp, q);
-		if (qi == Q_CONTROL)
-			latency__record(g->command_ns, now_ns() - t0);
-	}
-	pthread_mutex_unlock(&q->lock);
-	free(r);
+	virtio_pci__serve(vp, qi, vgpu__handle, g->short_commands,
+			  qi == Q_CONTROL ? g->command_ns : NULL);
 }
 
 static void vgpu__config_read(struct virtio_pci *vp, uint32_t off, void *data, uint32_t len)

@@ -34,7 +34,6 @@
 #include "hypervisor/usb/usb.h"
 #include "hypervisor/usb/usbip.h"
 #include "hypervisor/virtio-pci.h"
-#include "lib/clock.h"
 #include "lib/log.h"
 
 #define VIRTIO_ID_USBIP		63
@@ -100,7 +99,6 @@ bad:
 	return 0;
 }
 
-#define HELD	UINT32_MAX	/* urb(): the chain is kept, not returned */
 
 /* RET_SUBMIT (and IN data) into the chain; its used length. */
 static uint32_t reply(struct vusbip *u, struct virtq_req *r, const struct usbip_cmd *c,
@@ -155,7 +153,7 @@ static uint32_t urb(struct vusbip *u, struct virtq_req *r)
 		if (p) {
 			*p = (struct pending){ *r, c };
 			u->pending[u->nr_pending++] = p;
-			return HELD;
+			return VIRTIO_HELD;	/* kept: answered on wakeup */
 		}
 		counter__inc(u->held_full);	/* answered as the NAK it is */
 	}
@@ -166,36 +164,20 @@ bad:
 	return 0;
 }
 
+static uint32_t vusbip__handle(struct virtio_pci *vp, unsigned int qi, struct virtq_req *r)
+{
+	struct vusbip *u = vp->priv;
+
+	return qi == Q_CONTROL ? control(u, r) : urb(u, r);
+}
+
 static void vusbip__notify(struct virtio_pci *vp, unsigned int qi)
 {
 	struct vusbip *u = vp->priv;
-	struct virtio_queue *q = &vp->queues[qi];
-	struct virtq_req *r = malloc(sizeof(*r));
-	int ret;
 
-	if (!r)
-		return;
-	pthread_mutex_lock(&q->lock);
-	for (;;) {
-		uint64_t t0 = now_ns();
-		uint32_t len = 0;
-
-		ret = virtio_queue__pop(q, r);
-		if (ret == 0 || ret == -VIRTQ_ERR_HEAD)
-			break;
-		if (ret < 0)
-			counter__inc(u->bad_messages);	/* a malformed chain: returned empty */
-		else
-			len = qi == Q_CONTROL ? control(u, r) : urb(u, r);
-		if (len == HELD)
-			continue;
-		virtq__push(&q->vq, r->head, len);
-		virtio_pci__signal(vp, q);
-		if (qi == Q_URB)
-			latency__record(u->urb_ns, now_ns() - t0);
-	}
-	pthread_mutex_unlock(&q->lock);
-	free(r);
+	/* A malformed chain is a bad message, answered empty. */
+	virtio_pci__serve(vp, qi, vusbip__handle, u->bad_messages,
+			  qi == Q_URB ? u->urb_ns : NULL);
 }
 
 /* The device has data for a held URB: from the device's thread. */
