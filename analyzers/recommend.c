@@ -19,9 +19,11 @@ const char *recommend__mode_name(enum rec_mode_id m)
 	return m < REC_NR ? names[m] : "none";
 }
 
-/* "0.21 of native throughput, p99 0.47 ms, 12.3 us CPU per I/O" */
+/* "0.21 of native throughput, p99 0.47 ms, 12.3 us CPU per I/O" (per
+ * frame where the headline counts frames) */
 static void costs(char *buf, size_t len, const struct rec_mode *m)
 {
+	const char *op = strstr(m->unit, "frame") ? "frame" : "I/O";
 	size_t n = 0;
 
 	if (m->native_ratio > 0)
@@ -32,7 +34,7 @@ static void costs(char *buf, size_t len, const struct rec_mode *m)
 	if (m->p99_ns > 0 && n < len)
 		n += (size_t)snprintf(buf + n, len - n, ", p99 %.2f ms", m->p99_ns / 1e6);
 	if (m->cpu_ns_per_io > 0 && n < len)
-		snprintf(buf + n, len - n, ", %.1f us CPU per I/O", m->cpu_ns_per_io / 1e3);
+		snprintf(buf + n, len - n, ", %.1f us CPU per %s", m->cpu_ns_per_io / 1e3, op);
 }
 
 void recommend__decide(const char *class, const struct rec_mode m[REC_NR],

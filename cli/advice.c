@@ -6,6 +6,9 @@
  * round-trip time) is compared on a score instead of a mean: the
  * geometric mean of each headline taken the better-is-higher way
  * (1/latency), so a slower mode never wins by larger latencies.
+ * Emulation and paravirtualization are compared on the workloads both
+ * ran: a workload only one of them has (gfx's gl=virgl lines, pv only)
+ * would otherwise move one mode's mean and not the other's.
  */
 #include "cli/advice.h"
 
@@ -30,6 +33,30 @@ static int mode_id(const char *mode)
 {
 	return !strcmp(mode, "emul") ? REC_EMUL : !strcmp(mode, "pv") ? REC_PV :
 	       !strcmp(mode, "pt") ? REC_PT : -1;
+}
+
+/* Whether c's workload was measured in `mode` too. */
+static bool measured_in(const struct rdb_cell *h, size_t nh, const struct rdb_cell *c,
+			const char *mode)
+{
+	struct rdb_cell key = *c;
+	const struct rdb_cell *o;
+
+	snprintf(key.mode, sizeof(key.mode), "%s", mode);
+	o = rdb__find((struct rdb_cell *)h, nh, &key);
+	return o && o->n;
+}
+
+/* Whether class has a workload that emul and pv both measured. */
+static bool class_has_pair(const struct rdb_cell *h, size_t nh, const char *class)
+{
+	size_t i;
+
+	for (i = 0; i < nh; i++)
+		if (!strcmp(h[i].class, class) && !strcmp(h[i].mode, "emul") && h[i].n &&
+		    measured_in(h, nh, &h[i], "pv"))
+			return true;
+	return false;
 }
 
 int advice__for_run(sqlite3 *db, sqlite3_int64 run, struct class_advice **out, size_t *n)
@@ -72,6 +99,11 @@ int advice__for_run(sqlite3 *db, sqlite3_int64 run, struct class_advice **out, s
 			continue;
 		}
 		a[k].modes[m].measured = true;
+		/* emul and pv: only the workloads both measured, where any are. */
+		if ((m == REC_EMUL || m == REC_PV) &&
+		    !measured_in(h, nh, c, m == REC_EMUL ? "pv" : "emul") &&
+		    class_has_pair(h, nh, c->class))
+			continue;
 		if (acc[k][m].n && (!c->higher_is_better || strcmp(a[k].modes[m].unit, c->unit)))
 			acc[k][m].mixed = true;
 		if (!c->higher_is_better)

@@ -68,7 +68,7 @@ static bool is_probe(const char *params)
 
 static const char *gfx_headline(const char *params)
 {
-	return is_probe(params) ? "frames_per_s" : "fps_mean";
+	return is_probe(params) ? "frames_seen_per_s" : "fps_mean";
 }
 
 static const char *gfx_unavailable(const struct run_ctx *ctx, const char *mode,

@@ -55,6 +55,7 @@ struct guest_result {
 	uint64_t frames_shown, copied;	/* gfx: the display's, during the record:
 					 * dirty pages or bytes transferred */
 	uint64_t frames_timed;		/* gfx: frames whose stamp a refresh showed */
+	uint64_t frames_seen;		/* gfx: the same, with or without a clock */
 };
 
 struct results {

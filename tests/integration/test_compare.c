@@ -153,3 +153,52 @@ Test(compare, trouble_exits_2_with_one_line)
 	free(out);
 	free(err);
 }
+
+/* One done cell of three iterations at value (headline metric, frames/s). */
+static void add_cell(sqlite3 *db, sqlite3_int64 run, const char *mode, const char *workload,
+		     double value)
+{
+	char sql[512], why[256];
+	sqlite3_int64 cell, it;
+	int i;
+
+	snprintf(sql, sizeof(sql), "INSERT INTO cells(run_id, class, mode, workload, spec, status, "
+		 "reason, headline) VALUES (%lld, 'gfx', '%s', '%s', '', 'done', '', "
+		 "'frames_seen_per_s')", (long long)run, mode, workload);
+	cr_assert_eq(db__exec(db, sql, why, sizeof(why)), 0, "%s", why);
+	cell = sqlite3_last_insert_rowid(db);
+	for (i = 1; i <= 3; i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO iterations(cell_id, seq, started_at, seconds) "
+			 "VALUES (%lld, %d, 'now', 1)", (long long)cell, i);
+		cr_assert_eq(db__exec(db, sql, why, sizeof(why)), 0, "%s", why);
+		it = sqlite3_last_insert_rowid(db);
+		snprintf(sql, sizeof(sql), "INSERT INTO metrics VALUES (%lld, 'frames_seen_per_s', "
+			 "'frames/s', 'higher_is_better', %f)", (long long)it, value);
+		cr_assert_eq(db__exec(db, sql, why, sizeof(why)), 0, "%s", why);
+	}
+}
+
+/* The advice compares emulation and paravirtualization on the workloads
+ * both ran: a pv-only line (gfx's gl=virgl) does not lift pv's mean. */
+Test(compare, recommend_compares_modes_on_the_workloads_both_ran)
+{
+	char why[256], *out, *err;
+	sqlite3_int64 run;
+	sqlite3 *db = db__open(db_path, why, sizeof(why));
+
+	cr_assert_not_null(db, "%s", why);
+	cr_assert_eq(db__exec(db, "INSERT INTO runs(label, suite, git_revision, started_at, status, "
+			      "max_iterations, min_iterations, cv_target) VALUES ('gfxrun', 'g', "
+			      "'rev', 'now', 'done', 3, 3, 3)", why, sizeof(why)), 0, "%s", why);
+	run = sqlite3_last_insert_rowid(db);
+	add_cell(db, run, "emul", "rects", 100);
+	add_cell(db, run, "pv", "rects", 150);
+	add_cell(db, run, "pv", "rects-virgl", 10000);
+	db__close(db);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "recommend", "gfxrun",
+					  "--db", db_path, NULL }, &out, &err), 0, "%s", err);
+	cr_assert_not_null(strstr(out, "gfx: pv - 150.0 frames/s against emulation's 100.0 frames/s"),
+			   "%s", out);
+	free(out);
+	free(err);
+}

@@ -380,6 +380,16 @@ Test(disk, hid_events_reach_the_guest_in_both_modes)
 	}
 }
 
+static double record_metric(const cJSON *rec, const char *name)
+{
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, cJSON_GetObjectItem(rec, "metrics"))
+		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(m, "name")), name))
+			return cJSON_GetNumberValue(cJSON_GetObjectItem(m, "value"));
+	return -2;
+}
+
 /* The emulated display: the guest draws through the framebuffer (no
  * exits), the VMM copies what KVM's dirty log says changed, times frames
  * from the guest's stamp to the refresh that showed them and checks the
@@ -409,6 +419,9 @@ Test(disk, gfx_frames_on_bochs_display_verified_by_the_host)
 				    "frame_mismatches"))
 				bad = cJSON_GetNumberValue(cJSON_GetObjectItem(m, "value"));
 		cr_assert_eq(bad, 0, "record %d: the last frame, pixel by pixel", i);
+		/* Seen: at most what was drawn (a 60 Hz refresh shows one). */
+		cr_assert_gt(record_metric(rec, "frames_seen_per_s"), 0);
+		cr_assert_leq(record_metric(rec, "frames_seen_per_s"), record_metric(rec, "frames_per_s"));
 		/* Update latency: frames whose stamp a refresh showed, timed
 		 * from the stamp to that refresh (60 Hz: under 100 ms here). */
 		cr_assert_gt(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
@@ -442,16 +455,6 @@ Test(disk, gfx_frames_on_bochs_display_verified_by_the_host)
 	unlink(png);
 }
 
-static double record_metric(const cJSON *rec, const char *name)
-{
-	const cJSON *m;
-
-	cJSON_ArrayForEach(m, cJSON_GetObjectItem(rec, "metrics"))
-		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(m, "name")), name))
-			return cJSON_GetNumberValue(cJSON_GetObjectItem(m, "value"));
-	return -2;
-}
-
 /* The paravirtual display, 2D and 3D: the guest's frames reach the host
  * through commands (transfer + flush, or a virgl stream that virglrenderer
  * renders and the VMM reads back), one kick a frame and no trapped
@@ -479,6 +482,8 @@ static void gfx_on_virtio_gpu(const char *dev)
 		cr_assert_eq(record_metric(rec, "frame_mismatches"), 0, "record %d, pixel by pixel", i);
 		cr_assert_eq(record_metric(rec, "frames_shown"), i ? 100 : 3, "a flush a frame");
 		cr_assert_eq(record_metric(rec, "frames_timed"), i ? 100 : 3, "every stamp seen");
+		cr_assert_eq(record_metric(rec, "frames_seen_per_s"), record_metric(rec, "frames_per_s"),
+			     "every frame drawn was seen");
 	}
 	cr_assert_eq(test_json_num(j, "results.1.exits_per_op.mmio"), 0, "no trapped register");
 	cr_assert_eq(test_json_num(j, "results.1.exits_per_op.ioeventfd_signals"), 1,
