@@ -146,8 +146,9 @@ int run_disk__vmm(const struct run_ctx *ctx, const char *class, const char *mode
 {
 	bool usb = !strcmp(class, "usb") || !strcmp(class, "hid"), gfx = !strcmp(class, "gfx");
 	bool virgl;
-	/* The USB models fire no request probes: no stage view to trace. */
-	bool traced = ctx->trace && !usb;
+	/* The USB and display models fire no request probes: no stage view
+	 * to trace (and the gfx workload takes no stamps=). */
+	bool traced = ctx->trace && !usb && !gfx;
 	char params[SUITE_PARAMS_MAX], delay[24], host[32] = "", gl[16] = "";
 	char vmm[256], cli[256], disk[320], workload[400], json[256], log[256], trace[256];
 	char *argv[24];

@@ -302,3 +302,33 @@ Test(run, usb_and_gfx_classes_run_on_the_reference_vmm)
 		free(err);
 	}
 }
+
+/* `make demo`'s way: run --trace (root, BTF). Disk cells get their stage
+ * breakdown; classes whose models fire no request probes (gfx) run as
+ * without it. */
+Test(run, traced_runs_keep_stages_and_run_every_class)
+{
+	char *out, *err, suite[128];
+	sqlite3 *db;
+	FILE *f;
+
+	test_require_kvm();
+	test_require_bpf();
+	snprintf(suite, sizeof(suite), "%s/traced", dir);
+	f = fopen(suite, "w");
+	cr_assert_not_null(f);
+	fputs("option iterations=1 min-iterations=1\n"
+	      "disk rr rw=randread bs=4096 iodepth=1 ios=200\n"
+	      "gfx sq pattern=rects size=320x240 frames=30\n", f);
+	fclose(f);
+	cr_assert_eq(test_run((char *[]){ (char *)test_bin("vioscope"), "run", "--suite", suite,
+					  "--modes", "emul,pv", "--trace", "--db", db_path,
+					  "--workdir", workdir, NULL }, &out, &err), 0, "%s", err);
+	db = open_db();
+	cr_assert_eq(q(db, "SELECT COUNT(*) FROM cells WHERE status = 'done'"), 4, "%s", err);
+	cr_assert_gt(q(db, "SELECT COUNT(*) FROM stages s JOIN iterations i ON i.id = "
+			   "s.iteration_id JOIN cells c ON c.id = i.cell_id WHERE c.class = 'disk'"), 0);
+	sqlite3_close(db);
+	free(out);
+	free(err);
+}
