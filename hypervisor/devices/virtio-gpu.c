@@ -36,6 +36,7 @@
 #define Q_CONTROL	0
 #define Q_CURSOR	1
 #define MAX_REQ		128		/* the largest fixed part: CTX_CREATE, 96 */
+_Static_assert(sizeof(struct virtio_gpu_ctx_create) <= MAX_REQ, "MAX_REQ");
 
 /* Where R, G and B sit in a pixel of each 32-bit format (5.7.6.8). */
 static const struct {
@@ -436,12 +437,14 @@ static const struct vgpu_op ops_2d[] = {
 
 static const struct vgpu_op *find_op(const struct vgpu *g, uint32_t type)
 {
+	/* 3D: only for a driver that took VIRTIO_GPU_F_VIRGL (5.7.3). */
+	bool virgl = virtio_pci__has_feature(&g->vp, VIRTIO_GPU_F_VIRGL);
 	unsigned int i;
 
 	for (i = 0; i < sizeof(ops_2d) / sizeof(ops_2d[0]); i++)
 		if (ops_2d[i].type == type)
 			return &ops_2d[i];
-	for (i = 0; g->virgl && i < vgpu_nr_virgl_ops; i++)
+	for (i = 0; virgl && i < vgpu_nr_virgl_ops; i++)
 		if (vgpu_virgl_ops[i].type == type)
 			return &vgpu_virgl_ops[i];
 	return NULL;
@@ -471,8 +474,6 @@ static void run_command(void *arg)
 static uint32_t vgpu__command(struct vgpu *g, const struct virtq_req *chain)
 {
 	uint8_t req[MAX_REQ] __attribute__((aligned(8)));
-
-	_Static_assert(sizeof(struct virtio_gpu_ctx_create) <= MAX_REQ, "MAX_REQ");
 	struct virtio_gpu_ctrl_hdr *hdr = (void *)req;
 	struct virtio_gpu_ctrl_hdr *rh = (void *)g->resp;
 	struct vgpu_cmd c = { .hdr = hdr, .req = req, .chain = chain,
