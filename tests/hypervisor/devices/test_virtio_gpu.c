@@ -239,7 +239,8 @@ Test(virtio_gpu, frames_reach_the_host_pixel_for_pixel)
 	for (x = 0; x < W * H; x++)
 		px[x] = __builtin_bswap32(vio_color(0)) >> 8;	/* bytes R, G, B, X */
 	px[0] = __builtin_bswap32(vio_stamp(0)) >> 8;
-	cr_assert_eq(rect_cmd(VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, 2, 0, 0, W, H), VIRTIO_GPU_RESP_OK_NODATA);
+	cr_assert_eq(rect_cmd(VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, 2, 0, 0, W, H),
+		     VIRTIO_GPU_RESP_OK_NODATA);
 	cr_assert_eq(rect_cmd(VIRTIO_GPU_CMD_RESOURCE_FLUSH, 2, 0, 0, W, H), VIRTIO_GPU_RESP_OK_NODATA);
 	cr_assert_eq(dev->ops->frame_verify(dev, VIO_GFX_FULL, W, H, 1), 0);
 	/* Unref the scanout's resource: the screen goes dark, nothing to check. */
@@ -351,7 +352,8 @@ Test(virtio_gpu, malformed_commands_get_errors_and_counters)
 	cr_assert_eq(((struct virtio_gpu_ctrl_hdr *)gpa(RESP))->type, VIRTIO_GPU_RESP_ERR_UNSPEC);
 	cr_assert_eq(chain(0, 24, 0, 8), 0);
 	/* And the device still works. */
-	cr_assert_eq(rect_cmd(VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, 1, 0, 0, W, H), VIRTIO_GPU_RESP_OK_NODATA);
+	cr_assert_eq(rect_cmd(VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, 1, 0, 0, W, H),
+		     VIRTIO_GPU_RESP_OK_NODATA);
 	cr_assert_eq(metric("frames"), 1);
 }
 
