@@ -201,15 +201,12 @@ Test(disk, virtio_blk_randread_with_verify)
 		cr_assert_gt(test_json_num(j, "results.0.threads_per_op.vcpu.task_clock_ns"), 0);
 		cr_assert_gt(test_json_num(j, "results.0.threads_per_op.io.task_clock_ns"), 0,
 			     "the io_uring completions run on the I/O thread");
-		/* It sleeps between requests rather than polling: some
-		 * switches, and CPU for a fraction of each request's time.
-		 * (How many switches depends on whether the guest's next kick
-		 * lands before the thread is back in epoll_wait: scheduling.) */
+		/* It blocks between requests (how often per request depends on
+		 * whether the guest's next kick beats epoll_wait, and a pause
+		 * of this VM lands in whichever thread was on the CPU: ratios
+		 * of CPU to wall time are timings, not test assertions here). */
 		cr_assert_gt(test_json_num(j, "results.0.threads_per_op.io.context_switches"), 0,
 			     "the I/O thread sleeps between requests at QD1");
-		cr_assert_lt(test_json_num(j, "results.0.threads_per_op.io.task_clock_ns"),
-			     0.5 * test_json_num(j, "results.0.wall_ns_per_op"),
-			     "the I/O thread does not poll");
 	}
 	cJSON_Delete(j);
 	free(out);
