@@ -77,6 +77,17 @@ void test_require_bpf(void)
 	}
 }
 
+void test_require_virgl(void)
+{
+	/* What virglrenderer's EGL renders with when there is no GPU. */
+	if (access("/usr/lib/x86_64-linux-gnu/libEGL_mesa.so.0", R_OK) ||
+	    access("/usr/lib/x86_64-linux-gnu/dri/swrast_dri.so", R_OK)) {
+		fprintf(stderr, "SKIP: no Mesa EGL / llvmpipe (scripts/install-deps): virgl cannot "
+				"render\n");
+		cr_skip_test("no Mesa EGL");
+	}
+}
+
 static void drain(int fd, char **buf, size_t *len, size_t *cap)
 {
 	ssize_t n;

@@ -16,6 +16,8 @@ bool test_kvm_usable(const char **why);
 void test_require_kvm(void);
 /* Skips the current test (reason printed) without root or kernel BTF. */
 void test_require_bpf(void);
+/* Skips (with the reason) where Mesa's EGL and llvmpipe are missing. */
+void test_require_virgl(void);
 
 /* Runs argv, captures stdout and stderr (each up to a few MiB). Returns the
  * exit status, or 128 + signal. */

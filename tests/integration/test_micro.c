@@ -465,6 +465,8 @@ static void gfx_on_virtio_gpu(const char *dev)
 	int rc, i;
 
 	test_require_kvm();
+	if (strcmp(dev, "pv"))
+		test_require_virgl();
 	snprintf(gfx, sizeof(gfx), "pv:mode=320x240%s", strcmp(dev, "pv") ? ",virgl" : "");
 	snprintf(work, sizeof(work), "gfx dev=%s size=320x240 frames=3; "
 		 "gfx dev=%s pattern=rects size=320x240 frames=100", dev, dev);
