@@ -53,23 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memset(kvm.ram, 0, RAM);
 	memcpy(kvm.ram, data, ram_part);
-	wr(COMMON(device_status), 0, 1);
-	wr(COMMON(device_status), 3, 1);
-	wr(COMMON(guest_feature_select), 0, 4);
-	wr(COMMON(guest_feature), 2, 4);		/* EDID */
-	wr(COMMON(guest_feature_select), 1, 4);
-	wr(COMMON(guest_feature), 1, 4);
-	wr(COMMON(device_status), 0xb, 1);
-	for (q = 0; q < 2; q++) {
-		wr(COMMON(queue_select), q, 2);
-		wr(COMMON(queue_size), QSIZE, 2);
-		wr(COMMON(queue_desc_lo), RING(q), 4);
-		wr(COMMON(queue_avail_lo), RING(q) + 0x100, 4);
-		wr(COMMON(queue_used_lo), RING(q) + 0x200, 4);
-		wr(COMMON(queue_enable), 1, 2);
-		idx[q] = 0;
-	}
-	wr(COMMON(device_status), 0xf, 1);
+	fuzz__virtio_bring_up(&kvm, bar, 2, 2, QSIZE, RING(0), RING(1) - RING(0), 0x200); /* EDID */
+	idx[0] = idx[1] = 0;
 	for (off = ram_part; off + 2 <= size; ) {
 		size_t len = (size_t)(data[off] | (data[off + 1] & 0x7f) << 8);
 		struct vring_desc *desc;

@@ -69,22 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ram_part = size - off < RAM_PART ? size - off : RAM_PART;
 	memset(kvm.ram, 0, RAM_PART);
 	memcpy(kvm.ram, data + off, ram_part);
-	wr(COMMON(device_status), 0, 1);
-	wr(COMMON(device_status), 3, 1);
-	wr(COMMON(guest_feature_select), 0, 4);
-	wr(COMMON(guest_feature), features, 4);
-	wr(COMMON(guest_feature_select), 1, 4);
-	wr(COMMON(guest_feature), 1, 4);
-	wr(COMMON(device_status), 0xb, 1);
-	for (q = 0; q < 3; q++) {
-		wr(COMMON(queue_select), q, 2);
-		wr(COMMON(queue_size), QSIZE, 2);
-		wr(COMMON(queue_desc_lo), RING(q), 4);
-		wr(COMMON(queue_avail_lo), RING(q) + 0x100, 4);
-		wr(COMMON(queue_used_lo), RING(q) + 0x180, 4);
-		wr(COMMON(queue_enable), 1, 2);
-	}
-	wr(COMMON(device_status), 0xf, 1);
+	fuzz__virtio_bring_up(&kvm, bar, features, 3, QSIZE, RING(0), RING(1) - RING(0), 0x180);
 	for (q = 0; q < 3; q++)
 		wr(0x3000 + 4 * q, q, 2);	/* notify: trapped, handled inline */
 	while (recv(peer, drain, sizeof(drain), MSG_DONTWAIT) >= 0)
