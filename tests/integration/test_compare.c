@@ -17,12 +17,27 @@
 static char dir[] = "/tmp/vioscope-cmp-XXXXXX";
 static char db_path[96];
 
+/* Iteration seq of cell with one higher-is-better metric. */
+static void add_iteration(sqlite3 *db, sqlite3_int64 cell, int seq, const char *name,
+			  const char *unit, double value)
+{
+	char sql[512], why[256];
+
+	snprintf(sql, sizeof(sql), "INSERT INTO iterations(cell_id, seq, started_at, seconds) "
+		 "VALUES (%lld, %d, 'now', 1)", (long long)cell, seq);
+	cr_assert_eq(db__exec(db, sql, why, sizeof(why)), 0, "%s", why);
+	snprintf(sql, sizeof(sql), "INSERT INTO metrics VALUES (%lld, '%s', '%s', "
+		 "'higher_is_better', %f)", (long long)sqlite3_last_insert_rowid(db), name, unit,
+		 value);
+	cr_assert_eq(db__exec(db, sql, why, sizeof(why)), 0, "%s", why);
+}
+
 /* A finished run of label with one cell whose iops iterations are level +
  * noise, and one unavailable cell. */
 static void add_run(sqlite3 *db, const char *label, double level, gsl_rng *r)
 {
 	char sql[512], why[256];
-	sqlite3_int64 run, cell, it;
+	sqlite3_int64 run, cell;
 	int i;
 
 	snprintf(sql, sizeof(sql), "INSERT INTO runs(label, suite, git_revision, started_at, status, "
@@ -39,15 +54,8 @@ static void add_run(sqlite3 *db, const char *label, double level, gsl_rng *r)
 		 "reason, headline) VALUES (%lld, 'disk', 'pt', 'rr', '', 'unavailable', 'no IOMMU', "
 		 "'iops')", (long long)run);
 	cr_assert_eq(db__exec(db, sql, why, sizeof(why)), 0, "%s", why);
-	for (i = 1; i <= 8; i++) {
-		snprintf(sql, sizeof(sql), "INSERT INTO iterations(cell_id, seq, started_at, seconds) "
-			 "VALUES (%lld, %d, 'now', 1)", (long long)cell, i);
-		cr_assert_eq(db__exec(db, sql, why, sizeof(why)), 0, "%s", why);
-		it = sqlite3_last_insert_rowid(db);
-		snprintf(sql, sizeof(sql), "INSERT INTO metrics VALUES (%lld, 'iops', 'IO/s', "
-			 "'higher_is_better', %f)", (long long)it, level + gsl_ran_gaussian(r, level * 0.01));
-		cr_assert_eq(db__exec(db, sql, why, sizeof(why)), 0, "%s", why);
-	}
+	for (i = 1; i <= 8; i++)
+		add_iteration(db, cell, i, "iops", "IO/s", level + gsl_ran_gaussian(r, level * 0.01));
 }
 
 static void setup(void)
@@ -159,7 +167,7 @@ static void add_cell(sqlite3 *db, sqlite3_int64 run, const char *mode, const cha
 		     double value)
 {
 	char sql[512], why[256];
-	sqlite3_int64 cell, it;
+	sqlite3_int64 cell;
 	int i;
 
 	snprintf(sql, sizeof(sql), "INSERT INTO cells(run_id, class, mode, workload, spec, status, "
@@ -167,15 +175,8 @@ static void add_cell(sqlite3 *db, sqlite3_int64 run, const char *mode, const cha
 		 "'frames_seen_per_s')", (long long)run, mode, workload);
 	cr_assert_eq(db__exec(db, sql, why, sizeof(why)), 0, "%s", why);
 	cell = sqlite3_last_insert_rowid(db);
-	for (i = 1; i <= 3; i++) {
-		snprintf(sql, sizeof(sql), "INSERT INTO iterations(cell_id, seq, started_at, seconds) "
-			 "VALUES (%lld, %d, 'now', 1)", (long long)cell, i);
-		cr_assert_eq(db__exec(db, sql, why, sizeof(why)), 0, "%s", why);
-		it = sqlite3_last_insert_rowid(db);
-		snprintf(sql, sizeof(sql), "INSERT INTO metrics VALUES (%lld, 'frames_seen_per_s', "
-			 "'frames/s', 'higher_is_better', %f)", (long long)it, value);
-		cr_assert_eq(db__exec(db, sql, why, sizeof(why)), 0, "%s", why);
-	}
+	for (i = 1; i <= 3; i++)
+		add_iteration(db, cell, i, "frames_seen_per_s", "frames/s", value);
 }
 
 /* The advice compares emulation and paravirtualization on the workloads
