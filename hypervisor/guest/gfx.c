@@ -74,10 +74,10 @@ struct gfx {
 	uint32_t *stream;		/* virgl: one frame's command stream */
 };
 
-/* Frame k into fb as abi.h draws it, the stamp last. */
-static void draw(const struct gfx *g, uint32_t *fb, uint64_t k)
+/* Frame k into g->fb as abi.h draws it, the stamp last. */
+static void draw(const struct gfx *g, uint64_t k)
 {
-	uint32_t y;
+	uint32_t *fb = g->fb, y;
 
 	if (g->pattern == VIO_GFX_FULL) {
 		/* Bottom row first: the last frame's stamp in row 0 stays
@@ -352,7 +352,7 @@ int gfx_run(const char *args, const struct vio_boot_info *bi)
 			err = virgl_frame(&g, k, &lat[k]);
 			continue;
 		}
-		draw(&g, g.fb, k);
+		draw(&g, k);
 		lat[k] = rdtsc();
 		if (g.dev == DEV_PV)
 			err = pv_frame(&g, k);
